@@ -1,0 +1,553 @@
+/* cmd_load.c — `squall load URL`: parses flags, writes run.json, runs the
+ * load generator, then builds summary.json and prints the terminal summary. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "loadgen/loadgen.h"
+#include "reports/reports.h"
+
+#define CMD "load"
+#define MAX_HEADERS 64
+
+static const char usage[] =
+    "usage: squall load URL [options]\n"
+    "\n"
+    "Sends HTTP requests to URL and writes a run directory (run.json, series.jsonl,\n"
+    "routes.json, summary.json).\n"
+    "\n"
+    "Load model (open model when a rate is given, closed model otherwise):\n"
+    "  -r, --rate R           requests per second on a fixed schedule, or a ramp\n"
+    "                         R1..R2 over the duration (open model)\n"
+    "      --phase SPEC       [NAME=]DURATION@RATE[..RATE]; repeatable, run back to\n"
+    "                         back (open model; replaces --rate/--duration)\n"
+    "  -c, --connections N    closed model: N connections, each sending when the last\n"
+    "                         request answered; open model: cap on connections (100)\n"
+    "  -d, --duration D       test length (default 10s)\n"
+    "      --ramp D           open model: rise linearly from 0 to --rate over the first\n"
+    "                         D of the duration\n"
+    "  -t, --threads N        worker threads (default: number of cores)\n"
+    "\n"
+    "Requests:\n"
+    "  -m, --method M         HTTP method (default GET)\n"
+    "  -H, --header 'N: V'    extra request header (repeatable)\n"
+    "      --body TEXT        request body\n"
+    "      --body-file F      request body read from a file\n"
+    "      --timeout D        per-request timeout (default 5s)\n"
+    "      --http2            use HTTP/2 (TLS with ALPN, or prior knowledge on http://)\n"
+    "  -k, --insecure         do not verify the server's TLS certificate\n"
+    "      --cacert F         CA bundle to verify the server with\n"
+    "      --cert F, --key F  client certificate and key\n"
+    "\n"
+    "Run:\n"
+    "      --tag ID           run id, sent as X-Squall-Run on every request (default:\n"
+    "                         generated)\n"
+    "      --tag-header NAME  header that carries the run id (default X-Squall-Run)\n"
+    "  -o, --out DIR          run directory (default runs/<run-id>)\n"
+    "      --interval D       series interval (default 1s)\n"
+    "      --metrics-listen A serve Prometheus metrics on HOST:PORT while running\n"
+    "      --slo EXPR         service level objective (arrives with the reporter)\n"
+    "  -q, --quiet            no progress line and no summary on stdout\n"
+    "  -h, --help             this help\n"
+    "\n"
+    "Exit codes: 0 done (every objective met), 2 bad usage, 3 target unreachable or\n"
+    "run-time failure, 4 interrupted (the run directory is still complete).\n";
+
+enum {
+    OPT_PHASE = 256, OPT_RAMP, OPT_BODY, OPT_BODY_FILE, OPT_TIMEOUT, OPT_HTTP2, OPT_CACERT,
+    OPT_CERT, OPT_KEY, OPT_TAG, OPT_TAG_HEADER, OPT_INTERVAL, OPT_METRICS, OPT_SLO,
+};
+
+static const struct option long_opts[] = {
+    {"rate", required_argument, NULL, 'r'},
+    {"phase", required_argument, NULL, OPT_PHASE},
+    {"connections", required_argument, NULL, 'c'},
+    {"duration", required_argument, NULL, 'd'},
+    {"ramp", required_argument, NULL, OPT_RAMP},
+    {"threads", required_argument, NULL, 't'},
+    {"method", required_argument, NULL, 'm'},
+    {"header", required_argument, NULL, 'H'},
+    {"body", required_argument, NULL, OPT_BODY},
+    {"body-file", required_argument, NULL, OPT_BODY_FILE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"http2", no_argument, NULL, OPT_HTTP2},
+    {"insecure", no_argument, NULL, 'k'},
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"tag", required_argument, NULL, OPT_TAG},
+    {"tag-header", required_argument, NULL, OPT_TAG_HEADER},
+    {"out", required_argument, NULL, 'o'},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"metrics-listen", required_argument, NULL, OPT_METRICS},
+    {"slo", required_argument, NULL, OPT_SLO},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Everything the flags say, before it becomes an lg_config. */
+typedef struct load_opts {
+    lg_config cfg;
+    const char *headers[MAX_HEADERS];
+    const char *rate;
+    const char *phases[LG_MAX_PHASES];
+    size_t n_phases;
+    int64_t duration_ns, ramp_ns;
+    int have_connections, have_duration;
+    const char *body_file;
+    char *body_owned;
+    const char *tag, *out;
+    int quiet;
+} load_opts;
+
+/* Parses one --phase SPEC "[NAME=]DURATION@RATE[..RATE]" into p. */
+static int parse_phase(const char *spec, lg_phase *p)
+{
+    memset(p, 0, sizeof *p);
+    const char *eq = strchr(spec, '=');
+    const char *body = spec;
+    if (eq) {
+        if ((size_t)(eq - spec) >= sizeof p->name || eq == spec)
+            return cli_usage_error(CMD, "--phase: '%s': the name must be 1..%zu characters", spec,
+                                   sizeof p->name - 1);
+        memcpy(p->name, spec, (size_t)(eq - spec));
+        body = eq + 1;
+    }
+    const char *at = strchr(body, '@');
+    if (!at)
+        return cli_usage_error(CMD, "--phase: '%s' is not a phase (expected [NAME=]DURATION@RATE, "
+                                    "e.g. warmup=30s@100 or ramp=1m@100..1000)",
+                               spec);
+    char dur[64];
+    if ((size_t)(at - body) >= sizeof dur)
+        return cli_usage_error(CMD, "--phase: '%s': duration too long", spec);
+    memcpy(dur, body, (size_t)(at - body));
+    dur[at - body] = '\0';
+    sq_err err;
+    sq_rate from, to;
+    if (sq_parse_duration(dur, &p->duration_ns, &err) || p->duration_ns <= 0)
+        return cli_usage_error(CMD, "--phase: '%s': %s", spec,
+                               p->duration_ns <= 0 && !err.msg[0] ? "duration must be positive"
+                                                                  : err.msg);
+    if (sq_parse_rate_range(at + 1, &from, &to, &err))
+        return cli_usage_error(CMD, "--phase: '%s': %s", spec, err.msg);
+    if (from.relative_to_peak || to.relative_to_peak)
+        return cli_usage_error(CMD, "--phase: '%s': a rate relative to the peak needs --traffic",
+                               spec);
+    p->rate_from = from.value;
+    p->rate_to = to.value;
+    return 0;
+}
+
+/* Reads a whole file into a new buffer owned by the caller. */
+static int read_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cli_usage_error(CMD, "--body-file: cannot open '%s': %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *b = realloc(buf, cap);
+            if (!b) {
+                free(buf);
+                fclose(f);
+                return cli_usage_error(CMD, "--body-file: '%s' is too large", path);
+            }
+            buf = b;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return cli_usage_error(CMD, "--body-file: cannot read '%s'", path);
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* Checks a --header value "Name: value". */
+static int check_header(const char *h)
+{
+    const char *colon = strchr(h, ':');
+    if (!colon || colon == h)
+        return cli_usage_error(CMD, "--header: '%s' is not a header (expected 'Name: value')", h);
+    for (const char *p = h; p < colon; p++)
+        if (*p <= ' ' || *p >= 127)
+            return cli_usage_error(CMD, "--header: '%s': the name may not contain spaces or "
+                                        "control characters",
+                                   h);
+    if (strpbrk(h, "\r\n"))
+        return cli_usage_error(CMD, "--header: '%s' contains a line break", h);
+    return 0;
+}
+
+/* Parses argv into o. Returns 0, or an exit code (help printed: -1). */
+static int parse_args(int argc, char **argv, load_opts *o)
+{
+    lg_config *cfg = &o->cfg;
+    uint64_t n;
+    int c, rc;
+    optind = 0;
+    while ((c = cli_getopt(CMD, argc, argv, "r:c:d:t:m:H:ko:qh", long_opts)) != -1) {
+        switch (c) {
+        case 'r':
+            o->rate = optarg;
+            break;
+        case OPT_PHASE:
+            if (o->n_phases == LG_MAX_PHASES)
+                return cli_usage_error(CMD, "--phase: at most %d phases", LG_MAX_PHASES);
+            o->phases[o->n_phases++] = optarg;
+            break;
+        case 'c':
+            if ((rc = cli_uint(CMD, "connections", optarg, 1, 1000000, &n)))
+                return rc;
+            cfg->connections = (unsigned)n;
+            o->have_connections = 1;
+            break;
+        case 'd':
+            if ((rc = cli_duration(CMD, "duration", optarg, &o->duration_ns)))
+                return rc;
+            if (o->duration_ns <= 0)
+                return cli_usage_error(CMD, "--duration: must be positive");
+            o->have_duration = 1;
+            break;
+        case OPT_RAMP:
+            if ((rc = cli_duration(CMD, "ramp", optarg, &o->ramp_ns)))
+                return rc;
+            break;
+        case 't':
+            if ((rc = cli_uint(CMD, "threads", optarg, 1, 256, &n)))
+                return rc;
+            cfg->threads = (unsigned)n;
+            break;
+        case 'm':
+            for (const char *p = optarg; *p; p++)
+                if (!((*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '_'))
+                    return cli_usage_error(CMD, "--method: '%s' is not an HTTP method", optarg);
+            if (!*optarg)
+                return cli_usage_error(CMD, "--method: empty");
+            cfg->method = optarg;
+            break;
+        case 'H':
+            if (cfg->n_headers == MAX_HEADERS)
+                return cli_usage_error(CMD, "--header: at most %d headers", MAX_HEADERS);
+            if ((rc = check_header(optarg)))
+                return rc;
+            o->headers[cfg->n_headers++] = optarg;
+            break;
+        case OPT_BODY:
+            cfg->body = optarg;
+            cfg->body_len = strlen(optarg);
+            break;
+        case OPT_BODY_FILE:
+            o->body_file = optarg;
+            break;
+        case OPT_TIMEOUT:
+            if ((rc = cli_duration(CMD, "timeout", optarg, &cfg->timeout_ns)))
+                return rc;
+            if (cfg->timeout_ns < SQ_NS_PER_MS)
+                return cli_usage_error(CMD, "--timeout: must be at least 1ms");
+            break;
+        case OPT_HTTP2:
+            cfg->http2 = 1;
+            break;
+        case 'k':
+            cfg->insecure = 1;
+            break;
+        case OPT_CACERT:
+            cfg->cacert = optarg;
+            break;
+        case OPT_CERT:
+            cfg->cert = optarg;
+            break;
+        case OPT_KEY:
+            cfg->key = optarg;
+            break;
+        case OPT_TAG:
+            o->tag = optarg;
+            break;
+        case OPT_TAG_HEADER:
+            for (const char *p = optarg; *p; p++)
+                if (*p <= ' ' || *p >= 127 || *p == ':')
+                    return cli_usage_error(CMD, "--tag-header: '%s' is not a header name", optarg);
+            if (!*optarg)
+                return cli_usage_error(CMD, "--tag-header: empty");
+            cfg->tag_header = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case OPT_INTERVAL:
+            if ((rc = cli_duration(CMD, "interval", optarg, &cfg->interval_ns)))
+                return rc;
+            if (cfg->interval_ns < 10 * SQ_NS_PER_MS)
+                return cli_usage_error(CMD, "--interval: must be at least 10ms");
+            break;
+        case OPT_METRICS:
+            cfg->metrics_listen = optarg;
+            break;
+        case OPT_SLO:
+            return cli_usage_error(CMD, "--slo: '%s': this build cannot evaluate objectives yet; "
+                                        "remove --slo rather than have it ignored",
+                                   optarg);
+        case 'q':
+            o->quiet = 1;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return -1;
+        default:
+            return SQ_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error(CMD, "missing the target URL");
+    if (optind + 1 < argc)
+        return cli_usage_error(CMD, "unexpected argument '%s' (one URL only)", argv[optind + 1]);
+    cfg->url = argv[optind];
+    return 0;
+}
+
+/* Builds the open-model schedule (or the closed model) from the flags. */
+static int resolve_model(load_opts *o)
+{
+    lg_config *cfg = &o->cfg;
+    lg_phase phases[LG_MAX_PHASES];
+    size_t n = 0;
+    int rc;
+    int64_t duration = o->have_duration ? o->duration_ns : 10 * SQ_NS_PER_S;
+    if (o->n_phases) {
+        if (o->rate || o->have_duration || o->ramp_ns)
+            return cli_usage_error(CMD, "--phase replaces --rate, --duration and --ramp; "
+                                        "give one or the other");
+        for (size_t i = 0; i < o->n_phases; i++)
+            if ((rc = parse_phase(o->phases[i], &phases[n++])))
+                return rc;
+    } else if (o->rate) {
+        sq_rate from, to;
+        sq_err err;
+        if (sq_parse_rate_range(o->rate, &from, &to, &err))
+            return cli_usage_error(CMD, "--rate: %s", err.msg);
+        if (from.relative_to_peak || to.relative_to_peak)
+            return cli_usage_error(CMD, "--rate: '%s' is relative to a traffic file's peak; "
+                                        "it needs --traffic FILE",
+                                   o->rate);
+        if (o->ramp_ns >= duration)
+            return cli_usage_error(CMD, "--ramp: must be shorter than --duration");
+        if (o->ramp_ns > 0) {
+            phases[n++] = (lg_phase){.name = "ramp", .duration_ns = o->ramp_ns, .rate_from = 0,
+                                     .rate_to = from.value};
+        }
+        phases[n++] = (lg_phase){.name = "", .duration_ns = duration - o->ramp_ns,
+                                 .rate_from = from.value, .rate_to = to.value};
+    } else {
+        if (!o->have_connections)
+            return cli_usage_error(CMD, "give --rate R (open model) or --connections N "
+                                        "(closed model)");
+        if (o->ramp_ns)
+            return cli_usage_error(CMD, "--ramp needs --rate (open model)");
+        cfg->open_model = 0;
+        cfg->duration_ns = duration;
+        return 0;
+    }
+    cfg->open_model = 1;
+    sq_err err;
+    if (lg_schedule_init(&cfg->schedule, phases, n, &err))
+        return cli_usage_error(CMD, "%s", err.msg);
+    if (lg_schedule_total(&cfg->schedule) == 0)
+        return cli_usage_error(CMD, "the rate and duration give no request at all");
+    return 0;
+}
+
+/* The resolved configuration as run.json's "load" object. */
+static json_t *load_json(const lg_config *cfg)
+{
+    json_t *load = json_pack("{s:s, s:s, s:i, s:i, s:f, s:f, s:b, s:s}", "model",
+                             cfg->open_model ? "open" : "closed", "method", cfg->method,
+                             "connections", (int)cfg->connections, "threads", (int)cfg->threads,
+                             "timeout_s", (double)cfg->timeout_ns / 1e9, "interval_s",
+                             (double)cfg->interval_ns / 1e9, "http2", cfg->http2, "tag_header",
+                             cfg->tag_header);
+    if (!load)
+        return NULL;
+    if (cfg->open_model) {
+        json_t *phases = json_array();
+        for (size_t i = 0; i < cfg->schedule.n_phases; i++) {
+            const lg_phase *p = &cfg->schedule.phases[i];
+            json_array_append_new(phases, json_pack("{s:s, s:f, s:f, s:f}", "name", p->name,
+                                                    "duration_s", (double)p->duration_ns / 1e9,
+                                                    "rate_from", p->rate_from, "rate_to", p->rate_to));
+        }
+        json_object_set_new(load, "phases", phases);
+        json_object_set_new(load, "intended_requests",
+                            json_integer((json_int_t)lg_schedule_total(&cfg->schedule)));
+        json_object_set_new(load, "duration_s",
+                            json_real((double)lg_schedule_duration(&cfg->schedule) / 1e9));
+    } else {
+        json_object_set_new(load, "duration_s", json_real((double)cfg->duration_ns / 1e9));
+    }
+    json_t *headers = json_array();
+    for (size_t i = 0; i < cfg->n_headers; i++)
+        json_array_append_new(headers, sq_json_text(cfg->headers[i]));
+    json_object_set_new(load, "headers", headers);
+    json_object_set_new(load, "multiplier", json_real(1.0));
+    return load;
+}
+
+/* Writes run.json: schema, run id, version, start time, target, load. */
+static int write_run_json(sq_rundir *rd, const lg_config *cfg, sq_err *err)
+{
+    json_t *run = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:s}", "schema", SQ_RUN_SCHEMA,
+                            "run_id", cfg->run_id, "tool", "squall " SQUALL_VERSION,
+                            "start_utc_ns", (json_int_t)sq_utc_ns(), "target",
+                            sq_json_text(cfg->url), "load", load_json(cfg), "shard", "1/1");
+    if (!run)
+        return sq_errf(err, -ENOMEM, "out of memory writing run.json");
+    int rc = sq_rundir_write_json(rd, "run.json", run, err);
+    json_decref(run);
+    return rc;
+}
+
+/* Blocks SIGINT/SIGTERM for every thread and returns a signalfd for them
+ * (the load generator's stop_fd), or -1. */
+static int stop_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Appends an "abort" event to events.jsonl. */
+static void record_abort(sq_rundir *rd)
+{
+    json_t *ev = json_pack("{s:s, s:I, s:s, s:s}", "type", "abort", "utc_ns",
+                           (json_int_t)sq_utc_ns(), "source", "load", "reason",
+                           "interrupted by a signal");
+    sq_err err;
+    if (ev && sq_rundir_append(rd, "events.jsonl", ev, &err))
+        sq_warn("%s", err.msg);
+    json_decref(ev);
+}
+
+/* Builds and writes summary.json, prints it unless quiet; returns the exit
+ * code it implies. */
+static int finish_summary(sq_rundir *rd, int quiet)
+{
+    json_t *summary = NULL;
+    sq_err err;
+    if (rp_summary_build(sq_rundir_path(rd), &summary, &err) ||
+        sq_rundir_write_json(rd, "summary.json", summary, &err)) {
+        fprintf(stderr, "squall load: %s\n", err.msg);
+        json_decref(summary);
+        return SQ_EXIT_RUNTIME;
+    }
+    if (!quiet) {
+        rp_summary_print(summary, stdout);
+        printf("  run dir   %s\n", sq_rundir_path(rd));
+    }
+    int code = rp_summary_exit_code(summary);
+    json_decref(summary);
+    return code;
+}
+
+int cmd_load(int argc, char **argv)
+{
+    load_opts o;
+    memset(&o, 0, sizeof o);
+    lg_config_init(&o.cfg);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    o.cfg.threads = cores > 0 ? (unsigned)cores : 1;
+    o.cfg.headers = o.headers;
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? SQ_EXIT_OK : rc;
+    if ((rc = resolve_model(&o)))
+        return rc;
+    if (o.body_file) {
+        if (o.cfg.body)
+            return cli_usage_error(CMD, "give --body or --body-file, not both");
+        if ((rc = read_file(o.body_file, &o.body_owned, &o.cfg.body_len)))
+            return rc;
+        o.cfg.body = o.body_owned;
+    }
+    if (o.cfg.body && strcmp(o.cfg.method, "GET") == 0)
+        o.cfg.method = "POST";
+
+    char run_id[64], out_dir[4096];
+    sq_err err;
+    if (o.tag) {
+        if (sq_run_id_validate(o.tag, &err)) {
+            free(o.body_owned);
+            return cli_usage_error(CMD, "--tag: %s", err.msg);
+        }
+        snprintf(run_id, sizeof run_id, "%s", o.tag);
+    } else {
+        sq_run_id_generate(run_id, sizeof run_id);
+    }
+    o.cfg.run_id = run_id;
+    snprintf(out_dir, sizeof out_dir, "%s", o.out ? o.out : "runs/");
+    if (!o.out)
+        strncat(out_dir, run_id, sizeof out_dir - strlen(out_dir) - 1);
+    o.cfg.progress = !o.quiet && isatty(STDERR_FILENO);
+
+    sq_rundir *rd = NULL;
+    if (sq_rundir_open(out_dir, &rd, &err) || write_run_json(rd, &o.cfg, &err)) {
+        fprintf(stderr, "squall load: %s\n", err.msg);
+        sq_rundir_free(rd);
+        free(o.body_owned);
+        return SQ_EXIT_RUNTIME;
+    }
+    sigset_t old;
+    o.cfg.stop_fd = stop_signals(&old);
+    lg_totals totals;
+    rc = lg_run(&o.cfg, rd, &totals, &err);
+    if (o.cfg.stop_fd >= 0)
+        close(o.cfg.stop_fd);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        fprintf(stderr, "squall load: %s\n", err.msg);
+        rc = rc == -EINVAL ? SQ_EXIT_USAGE : SQ_EXIT_RUNTIME;
+        goto out;
+    }
+    if (totals.stopped)
+        record_abort(rd);
+    rc = finish_summary(rd, o.quiet);
+    if (totals.stopped)
+        rc = SQ_EXIT_ABORTED;
+    else if (rc == SQ_EXIT_OK && totals.completed == 0 && totals.errors > 0 &&
+             totals.by_error[LG_ERR_CONNECT] + totals.by_error[LG_ERR_DNS] +
+                     totals.by_error[LG_ERR_TLS] ==
+                 totals.errors) {
+        fprintf(stderr, "squall load: target unreachable: no request got a response (%llu "
+                        "connect, %llu dns, %llu tls errors)\n",
+                (unsigned long long)totals.by_error[LG_ERR_CONNECT],
+                (unsigned long long)totals.by_error[LG_ERR_DNS],
+                (unsigned long long)totals.by_error[LG_ERR_TLS]);
+        rc = SQ_EXIT_RUNTIME;
+    }
+out:
+    sq_rundir_free(rd);
+    free(o.body_owned);
+    return rc;
+}

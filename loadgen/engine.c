@@ -1,0 +1,362 @@
+/* engine.c — lg_run: starts the workers, watches for a stop request,
+ * aggregates their intervals into series.jsonl lines as they complete, and
+ * writes routes.json at the end. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "loadgen/engine.h"
+#include "loadgen/metrics.h"
+#include "loadgen/progress.h"
+#include "loadgen/route.h"
+
+#define START_DELAY_NS (100 * SQ_NS_PER_MS) /* lets every worker be ready at t0 */
+#define H2_STREAMS_PER_CONNECTION 100
+
+/* Fills cfg with the defaults documented in loadgen.h. */
+void lg_config_init(lg_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->method = "GET";
+    cfg->connections = 100;
+    cfg->threads = 1;
+    cfg->timeout_ns = 5 * SQ_NS_PER_S;
+    cfg->interval_ns = SQ_NS_PER_S;
+    cfg->late_after_ns = SQ_NS_PER_MS;
+    cfg->drain_ns = 2 * SQ_NS_PER_S;
+    cfg->hist_digits = SQ_HIST_DEFAULT_DIGITS;
+    cfg->tag_header = "X-Squall-Run";
+    cfg->stop_fd = -1;
+}
+
+/* Merges a worker's interval into the ring and wakes the writer. */
+void lg_shared_deliver(lg_shared *sh, unsigned id, uint64_t interval, const lg_stats *s)
+{
+    pthread_mutex_lock(&sh->mu);
+    while (interval >= sh->ring_base + LG_RING)
+        pthread_cond_wait(&sh->cv, &sh->mu);
+    lg_stats_merge(sh->ring[interval % LG_RING], s);
+    sh->delivered[id] = interval + 1;
+    pthread_mutex_unlock(&sh->mu);
+    uint64_t one = 1;
+    if (write(sh->wake_fd, &one, sizeof one) < 0) {
+        /* the eventfd counter cannot overflow here; nothing to do */
+    }
+}
+
+/* Marks a worker done and wakes the writer. */
+void lg_shared_finish(lg_shared *sh, unsigned id, int64_t now, uint64_t unsent)
+{
+    pthread_mutex_lock(&sh->mu);
+    sh->done[id] = 1;
+    sh->finished_at[id] = now;
+    sh->unsent[id] = unsent;
+    pthread_mutex_unlock(&sh->mu);
+    uint64_t one = 1;
+    if (write(sh->wake_fd, &one, sizeof one) < 0) {
+        /* as above */
+    }
+}
+
+/* Everything lg_run owns while it runs. */
+typedef struct lg_run_state {
+    lg_shared sh;
+    lg_worker *workers[LG_MAX_WORKERS];
+    pthread_t threads[LG_MAX_WORKERS];
+    unsigned started;
+    lg_stats *total;
+    lg_metrics *metrics;
+    lg_progress progress;
+    sq_rundir *rd;
+    int64_t end_ns; /* mono ns the last worker finished (set after join) */
+} lg_run_state;
+
+/* Planned requests in [a, b) ns from t0, cut at a stop. */
+static uint64_t intended_between(const lg_run_state *st, int64_t a, int64_t b)
+{
+    const lg_config *cfg = st->sh.cfg;
+    if (!cfg->open_model)
+        return 0;
+    int64_t stop_at = atomic_load(&st->sh.stop_at);
+    if (stop_at) {
+        int64_t stop_rel = stop_at - st->sh.t0_mono;
+        if (b > stop_rel)
+            b = stop_rel;
+        if (a > stop_rel)
+            a = stop_rel;
+    }
+    return lg_schedule_count_before(&cfg->schedule, b) - lg_schedule_count_before(&cfg->schedule, a);
+}
+
+/* Writes interval i (stats s, called with sh.mu held) as one series line and
+ * adds it to the run totals. `last` marks the final, possibly short, one. */
+static int write_interval(lg_run_state *st, uint64_t i, lg_stats *s, int last, sq_err *err)
+{
+    const lg_config *cfg = st->sh.cfg;
+    int64_t start = (int64_t)i * cfg->interval_ns;
+    int64_t end = start + cfg->interval_ns;
+    if (last && st->end_ns && st->end_ns - st->sh.t0_mono < end)
+        end = st->end_ns - st->sh.t0_mono;
+    if (end <= start)
+        end = start + 1;
+    double dur = (double)(end - start) / 1e9;
+    uint64_t intended = cfg->open_model ? intended_between(st, start, end) : s->sent;
+    json_t *line = json_pack("{s:I, s:f, s:f, s:I, s:I, s:f, s:I, s:f, s:I}", "interval", (json_int_t)i,
+                             "t_s", (double)start / 1e9, "dur_s", dur, "start_utc_ns",
+                             (json_int_t)(st->sh.t0_utc + start), "intended", (json_int_t)intended,
+                             "rate_intended", (double)intended / dur, "sent", (json_int_t)s->sent,
+                             "rate_achieved", (double)s->sent / dur, "late", (json_int_t)s->late);
+    if (!line || lg_stats_to_json(s, line)) {
+        json_decref(line);
+        return sq_errf(err, -ENOMEM, "out of memory writing series.jsonl");
+    }
+    if (cfg->open_model) {
+        size_t p = lg_schedule_phase_at(&cfg->schedule, start);
+        if (cfg->schedule.phases[p].name[0])
+            json_object_set_new(line, "phase", json_string(cfg->schedule.phases[p].name));
+    }
+    int rc = sq_rundir_append(st->rd, "series.jsonl", line, err);
+    json_decref(line);
+    lg_stats_merge(st->total, s);
+    lg_progress_interval(&st->progress, (double)end / 1e9, intended, s, st->total);
+    if (st->metrics)
+        lg_metrics_update(st->metrics, st->total, (double)intended / dur, (double)s->sent / dur);
+    return rc;
+}
+
+/* Writes every interval that all workers have delivered (all of them when
+ * `final`). */
+static int drain_ring(lg_run_state *st, int final, sq_err *err)
+{
+    lg_shared *sh = &st->sh;
+    int rc = 0;
+    pthread_mutex_lock(&sh->mu);
+    uint64_t limit = UINT64_MAX, most = 0;
+    for (unsigned w = 0; w < sh->n_workers; w++) {
+        if (sh->delivered[w] > most)
+            most = sh->delivered[w];
+        if (!sh->done[w] && sh->delivered[w] < limit)
+            limit = sh->delivered[w];
+    }
+    if (limit == UINT64_MAX)
+        limit = most;
+    while (sh->ring_base < limit && rc == 0) {
+        uint64_t i = sh->ring_base;
+        lg_stats *s = sh->ring[i % LG_RING];
+        rc = write_interval(st, i, s, final && i + 1 == limit, err);
+        lg_stats_reset(s);
+        sh->ring_base++;
+    }
+    pthread_cond_broadcast(&sh->cv);
+    pthread_mutex_unlock(&sh->mu);
+    return rc;
+}
+
+/* Checks the configuration before anything starts. */
+static int check_config(const lg_config *cfg, sq_err *err)
+{
+    if (!cfg->url || !*cfg->url)
+        return sq_errf(err, -EINVAL, "no target URL");
+    if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0)
+        return sq_errf(err, -EINVAL, "'%s' is not an http:// or https:// URL", cfg->url);
+    if (cfg->threads < 1 || cfg->threads > LG_MAX_WORKERS)
+        return sq_errf(err, -EINVAL, "threads must be 1..%d", LG_MAX_WORKERS);
+    if (cfg->connections < 1)
+        return sq_errf(err, -EINVAL, "connections must be at least 1");
+    if (cfg->interval_ns < 10 * SQ_NS_PER_MS)
+        return sq_errf(err, -EINVAL, "the series interval must be at least 10ms");
+    if (!cfg->open_model && cfg->duration_ns <= 0)
+        return sq_errf(err, -EINVAL, "the closed model needs a positive duration");
+    if (!cfg->run_id || sq_run_id_validate(cfg->run_id, err))
+        return -EINVAL;
+    return 0;
+}
+
+/* Consumes a stop request from stop_fd and passes it to the workers: the
+ * first drains, a second cancels what is in flight. */
+static void request_stop(lg_run_state *st)
+{
+    char buf[256];
+    if (read(st->sh.cfg->stop_fd, buf, sizeof buf) < 0) {
+        /* a signalfd or pipe; whatever was read, this is a stop */
+    }
+    int level = atomic_load(&st->sh.stop) + 1;
+    if (level == 1)
+        atomic_store(&st->sh.stop_at, sq_mono_ns());
+    atomic_store(&st->sh.stop, level > 2 ? 2 : level);
+    for (unsigned i = 0; i < st->started; i++)
+        lg_worker_wake(st->workers[i]);
+}
+
+/* True when every started worker has finished. */
+static int all_done(lg_run_state *st)
+{
+    pthread_mutex_lock(&st->sh.mu);
+    int done = 1;
+    for (unsigned i = 0; i < st->started; i++)
+        done &= st->sh.done[i];
+    pthread_mutex_unlock(&st->sh.mu);
+    return done;
+}
+
+/* Waits for workers while writing intervals as they complete. */
+static int supervise(lg_run_state *st, sq_err *err)
+{
+    const lg_config *cfg = st->sh.cfg;
+    for (;;) {
+        struct pollfd fds[2] = {{.fd = st->sh.wake_fd, .events = POLLIN},
+                                {.fd = cfg->stop_fd, .events = POLLIN}};
+        int n = poll(fds, cfg->stop_fd >= 0 ? 2 : 1, 250);
+        if (n < 0 && errno != EINTR)
+            return sq_errf(err, -errno, "poll: %s", strerror(errno));
+        if (n > 0 && (fds[0].revents & POLLIN)) {
+            uint64_t v;
+            if (read(st->sh.wake_fd, &v, sizeof v) < 0) {
+                /* EAGAIN: another wake raced us */
+            }
+        }
+        if (n > 0 && cfg->stop_fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP)))
+            request_stop(st);
+        int rc = drain_ring(st, 0, err);
+        if (rc)
+            return rc;
+        if (all_done(st))
+            return 0;
+    }
+}
+
+/* Frees what lg_run allocated (workers must have been joined). */
+static void run_state_free(lg_run_state *st)
+{
+    for (unsigned i = 0; i < st->sh.n_workers; i++)
+        lg_worker_free(st->workers[i]);
+    for (int i = 0; i < LG_RING; i++)
+        lg_stats_free(st->sh.ring[i]);
+    lg_stats_free(st->total);
+    lg_metrics_free(st->metrics);
+    if (st->sh.wake_fd >= 0)
+        close(st->sh.wake_fd);
+    pthread_mutex_destroy(&st->sh.mu);
+    pthread_cond_destroy(&st->sh.cv);
+    free(st);
+}
+
+/* Writes routes.json merged from every worker's route table. */
+static int write_routes(lg_run_state *st, sq_err *err)
+{
+    lg_routes all;
+    lg_routes_init(&all);
+    int rc = 0;
+    for (unsigned i = 0; i < st->sh.n_workers && rc == 0; i++)
+        rc = lg_routes_merge(&all, lg_worker_routes(st->workers[i]));
+    json_t *doc = rc ? NULL : lg_routes_to_json(&all);
+    if (!doc)
+        rc = sq_errf(err, -ENOMEM, "out of memory writing routes.json");
+    else
+        rc = sq_rundir_write_json(st->rd, "routes.json", doc, err);
+    json_decref(doc);
+    lg_routes_free(&all);
+    return rc;
+}
+
+/* Fills the caller's totals from the merged run. */
+static void fill_totals(lg_run_state *st, lg_totals *t)
+{
+    const lg_stats *s = st->total;
+    memset(t, 0, sizeof *t);
+    t->sent = s->sent;
+    t->late = s->late;
+    t->completed = s->completed;
+    t->errors = lg_stats_errors(s);
+    memcpy(t->by_error, s->by_error, sizeof t->by_error);
+    for (unsigned i = 0; i < st->sh.n_workers; i++)
+        t->unsent += st->sh.unsent[i];
+    t->intended = t->sent + t->unsent;
+    t->elapsed_s = (double)(st->end_ns - st->sh.t0_mono) / 1e9;
+    t->stopped = atomic_load(&st->sh.stop) != 0;
+}
+
+/* Runs the load; see loadgen.h. */
+int lg_run(const lg_config *cfg, sq_rundir *rd, lg_totals *totals, sq_err *err)
+{
+    int rc = check_config(cfg, err);
+    if (rc)
+        return rc;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return sq_errf(err, -EIO, "libcurl failed to initialise");
+    lg_run_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return sq_errf(err, -ENOMEM, "out of memory");
+    lg_shared *sh = &st->sh;
+    sh->cfg = cfg;
+    st->rd = rd;
+    pthread_mutex_init(&sh->mu, NULL);
+    pthread_cond_init(&sh->cv, NULL);
+    sh->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    unsigned threads = cfg->threads < cfg->connections ? cfg->threads : cfg->connections;
+    sh->n_workers = threads;
+    st->total = lg_stats_new(cfg->hist_digits);
+    rc = -ENOMEM;
+    if (sh->wake_fd < 0 || !st->total) {
+        sq_errf(err, rc, "out of memory or file descriptors");
+        goto out;
+    }
+    for (int i = 0; i < LG_RING; i++)
+        if (!(sh->ring[i] = lg_stats_new(cfg->hist_digits))) {
+            sq_errf(err, rc, "out of memory");
+            goto out;
+        }
+    for (unsigned i = 0; i < threads; i++) {
+        unsigned conns = (cfg->connections + threads - 1 - i) / threads;
+        unsigned slots = cfg->http2 ? conns * H2_STREAMS_PER_CONNECTION : conns;
+        if ((rc = lg_worker_new(sh, i, slots, &st->workers[i], err)) < 0)
+            goto out;
+    }
+    if (cfg->metrics_listen && (rc = lg_metrics_start(cfg->metrics_listen, &st->metrics, err)) < 0)
+        goto out;
+    lg_progress_init(&st->progress, cfg->progress,
+                     cfg->open_model ? (double)lg_schedule_duration(&cfg->schedule) / 1e9
+                                     : (double)cfg->duration_ns / 1e9);
+    sh->t0_mono = sq_mono_ns() + START_DELAY_NS;
+    sh->t0_utc = sq_utc_ns() + START_DELAY_NS;
+    for (unsigned i = 0; i < threads; i++) {
+        if (pthread_create(&st->threads[i], NULL, lg_worker_main, st->workers[i]) != 0) {
+            sq_errf(err, rc = -EAGAIN, "cannot start worker thread %u", i);
+            atomic_store(&sh->stop, 2);
+            break;
+        }
+        st->started++;
+    }
+    int sup_rc = st->started == threads ? supervise(st, err) : 0;
+    if (sup_rc) {
+        atomic_store(&sh->stop, 2);
+        atomic_store(&sh->stop_at, sq_mono_ns());
+    }
+    for (unsigned i = 0; i < st->started; i++)
+        lg_worker_wake(st->workers[i]);
+    for (unsigned i = 0; i < st->started; i++)
+        pthread_join(st->threads[i], NULL);
+    for (unsigned i = 0; i < st->started; i++)
+        if (sh->finished_at[i] > st->end_ns)
+            st->end_ns = sh->finished_at[i];
+    lg_progress_finish(&st->progress);
+    if (st->started != threads)
+        goto out;
+    if (sup_rc) {
+        rc = sup_rc;
+        goto out;
+    }
+    if ((rc = drain_ring(st, 1, err)) < 0 || (rc = write_routes(st, err)) < 0)
+        goto out;
+    fill_totals(st, totals);
+    rc = 0;
+out:
+    run_state_free(st);
+    curl_global_cleanup();
+    return rc;
+}

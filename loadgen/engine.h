@@ -1,0 +1,67 @@
+/* engine.h — what the engine shares with its workers (private to loadgen/):
+ * the configuration, the common start time, the stop request, and the
+ * interval aggregator that turns each worker's per-interval stats into one
+ * series line. */
+#ifndef LG_ENGINE_H
+#define LG_ENGINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "loadgen/loadgen.h"
+#include "loadgen/stats.h"
+
+#define LG_MAX_WORKERS 256
+#define LG_RING 8 /* intervals a worker may run ahead of the writer */
+
+typedef struct lg_shared {
+    const lg_config *cfg;
+    unsigned n_workers;
+    int64_t t0_mono; /* run start (mono ns); intervals are aligned to it */
+    int64_t t0_utc;
+
+    atomic_int stop;       /* 1: stop sending, drain; 2: cancel now */
+    atomic_llong stop_at;  /* mono ns of the first stop request, 0 if none */
+
+    /* interval aggregator, guarded by mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    lg_stats *ring[LG_RING];   /* interval i lives in ring[i % LG_RING] */
+    uint64_t ring_base;        /* oldest interval not yet written */
+    uint64_t delivered[LG_MAX_WORKERS]; /* next interval each worker will deliver */
+    int done[LG_MAX_WORKERS];
+    int64_t finished_at[LG_MAX_WORKERS]; /* mono ns when each worker ended */
+    uint64_t unsent[LG_MAX_WORKERS];     /* intended before the stop, never started */
+    int wake_fd; /* eventfd: a worker delivered or finished */
+} lg_shared;
+
+/* Called by worker `id`: merges its stats for interval i into the ring
+ * (waiting while the writer is LG_RING intervals behind) and wakes the
+ * writer. */
+void lg_shared_deliver(lg_shared *sh, unsigned id, uint64_t interval, const lg_stats *s);
+
+/* Called by worker `id` when it has delivered its last interval, with the
+ * number of its requests that were due before a stop but never started. */
+void lg_shared_finish(lg_shared *sh, unsigned id, int64_t now, uint64_t unsent);
+
+typedef struct lg_worker lg_worker;
+
+/* Creates worker `id` with `slots` concurrent transfers. Caller owns it
+ * (lg_worker_free). Returns 0 or a negative errno with a message. */
+int lg_worker_new(lg_shared *sh, unsigned id, unsigned slots, lg_worker **out, sq_err *err);
+
+/* Thread entry: runs the worker's loop until its share of the load is done
+ * (or it is stopped) and every transfer has ended. */
+void *lg_worker_main(void *worker);
+
+/* Wakes the worker's loop so it notices a stop request (any thread). */
+void lg_worker_wake(lg_worker *w);
+
+/* The worker's per-route statistics (owned by the worker). */
+const struct lg_routes *lg_worker_routes(const lg_worker *w);
+
+/* Frees the worker (after its thread has been joined). */
+void lg_worker_free(lg_worker *w);
+
+#endif
