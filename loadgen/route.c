@@ -85,8 +85,8 @@ int lg_routes_intern(lg_routes *t, const char *key)
     for (size_t i = 0; i < t->n; i++)
         if (strcmp(t->items[i].key, key) == 0)
             return (int)i;
-    if (t->n >= LG_MAX_ROUTES)
-        return lg_routes_intern(t, "OTHER");
+    if (t->n >= LG_MAX_ROUTES && strcmp(key, "OTHER") != 0)
+        return lg_routes_intern(t, "OTHER"); /* "OTHER" itself may go one past the cap */
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 8;
         lg_route *items = realloc(t->items, cap * sizeof *items);

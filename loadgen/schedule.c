@@ -72,7 +72,9 @@ size_t lg_schedule_phase_at(const lg_schedule *s, int64_t t_ns)
     return i;
 }
 
-/* Requests intended in [0, t). */
+/* Requests intended in [0, t): the number of k whose (integer ns) intended
+ * time is before t. Estimated from C(t), then corrected against
+ * lg_schedule_time so that the two always agree exactly. */
 uint64_t lg_schedule_count_before(const lg_schedule *s, int64_t t_ns)
 {
     if (t_ns <= 0)
@@ -81,7 +83,13 @@ uint64_t lg_schedule_count_before(const lg_schedule *s, int64_t t_ns)
         return lg_schedule_total(s);
     size_t i = lg_schedule_phase_at(s, t_ns);
     double secs = (double)(t_ns - s->start_ns[i]) / 1e9;
-    return count_ceil(s->start_count[i] + phase_count(&s->phases[i], secs));
+    uint64_t k = count_ceil(s->start_count[i] + phase_count(&s->phases[i], secs));
+    int64_t tk;
+    while (k > 0 && lg_schedule_time(s, k - 1, &tk) == 0 && tk >= t_ns)
+        k--;
+    while (lg_schedule_time(s, k, &tk) == 0 && tk < t_ns)
+        k++;
+    return k;
 }
 
 /* Intended rate at time t. */
