@@ -106,7 +106,7 @@ static void hist_slot_range(const sq_hist *h, size_t i, uint64_t *lo, uint64_t *
  * caller owns the result (sq_hist_free). Struct and counts are one block. */
 sq_hist *sq_hist_new(int digits, int64_t highest)
 {
-    struct hist_layout lay;
+    struct hist_layout lay = {0};
     if (hist_layout(digits, highest, &lay) < 0)
         return NULL;
     sq_hist *h = calloc(1, lay.bytes);
@@ -556,7 +556,7 @@ sq_hist *sq_hist_from_json(const json_t *obj, sq_err *err)
     if (hist_get_int(obj, "digits", 1, 5, &digits, err) < 0 ||
         hist_get_int(obj, "highest", 1, INT64_MAX, &highest, err) < 0)
         goto fail;
-    struct hist_layout lay;
+    struct hist_layout lay = {0};
     if (hist_layout((int)digits, highest, &lay) < 0) {
         sq_errf(err, -EINVAL, "histogram: digits %lld and highest %lld need %zu bytes "
                 "(limit %zu)", (long long)digits, (long long)highest, lay.bytes,
