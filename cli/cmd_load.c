@@ -510,6 +510,14 @@ int cmd_load(int argc, char **argv)
     if (!o.out)
         strncat(out_dir, run_id, sizeof out_dir - strlen(out_dir) - 1);
     o.cfg.progress = !o.quiet && isatty(STDERR_FILENO);
+    long fd_limit = sq_raise_fd_limit();
+    if (fd_limit > 0 && (long)o.cfg.connections + 64 > fd_limit) {
+        fprintf(stderr, "squall load: --connections %u needs about %u open files but the limit "
+                        "is %ld; raise it (ulimit -n) or use fewer connections\n",
+                o.cfg.connections, o.cfg.connections + 64, fd_limit);
+        free(o.body_owned);
+        return SQ_EXIT_RUNTIME;
+    }
 
     sq_rundir *rd = NULL;
     if (sq_rundir_open(out_dir, &rd, &err) || write_run_json(rd, &o.cfg, &err)) {

@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "cli/commands.h"
 #include "cli/flags.h"
@@ -55,17 +54,6 @@ static void target_usage(void)
            "Prints \"squall target: listening on http://HOST:PORT\" once ready; stops on\n"
            "SIGINT or SIGTERM after answering held requests. Exit codes: 0 stopped by a\n"
            "signal, 2 bad options, 3 cannot listen. See docs/target.md.\n");
-}
-
-/* Raises the open-files soft limit to the hard limit so that the server can
- * hold its connection limit (best effort). */
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
 }
 
 /* Parses argv into opts. Returns 0, -1 after --help (exit 0), or
@@ -193,7 +181,7 @@ int cmd_target(int argc, char **argv)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, &old);
-    raise_fd_limit();
+    sq_raise_fd_limit();
 
     err.msg[0] = '\0';
     rc = tg_server_start(&opts, &srv, &err);

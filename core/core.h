@@ -8,6 +8,7 @@
 #include "err.h"
 #include "hist.h"
 #include "json.h"
+#include "limits.h"
 #include "log.h"
 #include "parse.h"
 #include "rundir.h"

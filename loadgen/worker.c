@@ -482,7 +482,8 @@ static int setup_easy(lg_worker *w, lg_xfer *x, sq_err *err)
     char line[256];
     snprintf(line, sizeof line, "%s: %s", cfg->tag_header, cfg->run_id);
     x->headers = curl_slist_append(x->headers, line);
-    x->headers = curl_slist_append(x->headers, "Expect:");
+    if (cfg->body)
+        x->headers = curl_slist_append(x->headers, "Expect:"); /* no 100-continue round trip */
     x->headers = curl_slist_append(
         x->headers, TRACEPARENT_PREFIX "00000000000000000000000000000000-0000000000000000-01");
     if (!x->headers)
@@ -503,6 +504,8 @@ static int setup_easy(lg_worker *w, lg_xfer *x, sq_err *err)
     bad |= curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "squall/" SQUALL_VERSION) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+    /* no proxy: also spares libcurl a getenv() of the proxy variables per request */
+    bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
     if (strcmp(cfg->method, "HEAD") == 0)
         bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L) != CURLE_OK;
     else if (strcmp(cfg->method, "GET") != 0)
