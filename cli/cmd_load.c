@@ -450,6 +450,28 @@ static void record_abort(sq_rundir *rd)
     json_decref(ev);
 }
 
+/* Tells, for each error class seen, how many and libcurl's first message,
+ * on stderr and as "error_sample" events in events.jsonl. */
+static void report_error_samples(sq_rundir *rd, const lg_totals *t, int quiet)
+{
+    for (int c = 0; c < LG_ERR_COUNT; c++) {
+        if (!t->by_error[c] || !t->first_error[c][0])
+            continue;
+        if (!quiet)
+            fprintf(stderr, "squall load: %llu %s error%s; the first: %s\n",
+                    (unsigned long long)t->by_error[c], lg_error_class_name(c),
+                    t->by_error[c] == 1 ? "" : "s", t->first_error[c]);
+        json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:o}", "type", "error_sample", "utc_ns",
+                               (json_int_t)sq_utc_ns(), "class", lg_error_class_name(c), "count",
+                               (json_int_t)t->by_error[c], "message",
+                               sq_json_text(t->first_error[c]));
+        sq_err err;
+        if (ev && sq_rundir_append(rd, "events.jsonl", ev, &err))
+            sq_warn("%s", err.msg);
+        json_decref(ev);
+    }
+}
+
 /* Builds and writes summary.json, prints it unless quiet; returns the exit
  * code it implies. */
 static int finish_summary(sq_rundir *rd, int quiet)
@@ -519,6 +541,14 @@ int cmd_load(int argc, char **argv)
         return SQ_EXIT_RUNTIME;
     }
 
+    char existing[4200];
+    snprintf(existing, sizeof existing, "%s/run.json", out_dir);
+    if (access(existing, F_OK) == 0) {
+        free(o.body_owned);
+        return cli_usage_error(CMD, "'%s' already holds a run; give a new --out directory "
+                                    "(run directories are never mixed)",
+                               out_dir);
+    }
     sq_rundir *rd = NULL;
     if (sq_rundir_open(out_dir, &rd, &err) || write_run_json(rd, &o.cfg, &err)) {
         fprintf(stderr, "squall load: %s\n", err.msg);
@@ -538,6 +568,7 @@ int cmd_load(int argc, char **argv)
         rc = rc == -EINVAL ? SQ_EXIT_USAGE : SQ_EXIT_RUNTIME;
         goto out;
     }
+    report_error_samples(rd, &totals, o.quiet);
     if (totals.stopped)
         record_abort(rd);
     rc = finish_summary(rd, o.quiet);

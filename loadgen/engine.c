@@ -174,6 +174,13 @@ static int check_config(const lg_config *cfg, sq_err *err)
         return sq_errf(err, -EINVAL, "the closed model needs a positive duration");
     if (!cfg->run_id || sq_run_id_validate(cfg->run_id, err))
         return -EINVAL;
+    if (cfg->http2 && strncmp(cfg->url, "http://", 7) == 0 &&
+        curl_version_info(CURLVERSION_NOW)->version_num < 0x080000)
+        return sq_errf(err, -EINVAL,
+                       "--http2 on http:// needs libcurl 8.0 or later: libcurl %s fails every "
+                       "reused cleartext HTTP/2 connection (curl issue #10634); use an https:// "
+                       "URL for HTTP/2",
+                       curl_version_info(CURLVERSION_NOW)->version);
     return 0;
 }
 
@@ -274,8 +281,13 @@ static void fill_totals(lg_run_state *st, lg_totals *t)
     t->completed = s->completed;
     t->errors = lg_stats_errors(s);
     memcpy(t->by_error, s->by_error, sizeof t->by_error);
-    for (unsigned i = 0; i < st->sh.n_workers; i++)
+    for (unsigned i = 0; i < st->sh.n_workers; i++) {
         t->unsent += st->sh.unsent[i];
+        for (int c = 0; c < LG_ERR_COUNT; c++)
+            if (!t->first_error[c][0])
+                snprintf(t->first_error[c], sizeof t->first_error[c], "%s",
+                         lg_worker_first_error(st->workers[i], c));
+    }
     t->intended = t->sent + t->unsent;
     t->elapsed_s = (double)(st->end_ns - st->sh.t0_mono) / 1e9;
     t->stopped = atomic_load(&st->sh.stop) != 0;

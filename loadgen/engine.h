@@ -61,6 +61,9 @@ void lg_worker_wake(lg_worker *w);
 /* The worker's per-route statistics (owned by the worker). */
 const struct lg_routes *lg_worker_routes(const lg_worker *w);
 
+/* The first error message worker w saw in class c ("" if none; owned by w). */
+const char *lg_worker_first_error(const lg_worker *w, int c);
+
 /* Frees the worker (after its thread has been joined). */
 void lg_worker_free(lg_worker *w);
 

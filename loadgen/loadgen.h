@@ -28,6 +28,8 @@ enum lg_error_class {
     LG_ERR_COUNT
 };
 
+#define LG_ERROR_SAMPLE_MAX 256 /* = CURL_ERROR_SIZE */
+
 /* The class's name as written in the run directory ("connect", ...). */
 const char *lg_error_class_name(enum lg_error_class c);
 
@@ -71,6 +73,7 @@ typedef struct lg_totals {
     uint64_t by_error[LG_ERR_COUNT];
     double elapsed_s;
     int stopped; /* 1 when stopped early through stop_fd */
+    char first_error[LG_ERR_COUNT][LG_ERROR_SAMPLE_MAX]; /* libcurl's words, "" if none */
 } lg_totals;
 
 /* Runs the load described by cfg, writing series.jsonl and routes.json into

@@ -26,6 +26,7 @@ typedef struct lg_xfer {
     int64_t started_ns;
     int route;
     int busy;
+    char errbuf[CURL_ERROR_SIZE];
     struct lg_xfer *next_free;
 } lg_xfer;
 
@@ -64,6 +65,7 @@ struct lg_worker {
     uint64_t cur_interval;
     lg_routes routes;
     int route_main;
+    char first_error[LG_ERR_COUNT][LG_ERROR_SAMPLE_MAX];
     uint64_t rng[2];
 };
 
@@ -114,6 +116,7 @@ static void start_request(lg_worker *w, lg_xfer *x, int64_t intended, int64_t no
     x->busy = 1;
     x->intended_ns = intended;
     x->started_ns = now;
+    x->errbuf[0] = '\0';
     hex16(x->trace_hex, rng_next(w->rng));
     hex16(x->trace_hex + 16, rng_next(w->rng));
     hex16(x->trace_hex + 33, rng_next(w->rng));
@@ -270,6 +273,9 @@ static void collect_done(lg_worker *w)
             lg_stats_record_response(rs, status, now - x->intended_ns, now - x->started_ns);
         } else {
             enum lg_error_class c = classify(msg->data.result);
+            if (!w->first_error[c][0])
+                snprintf(w->first_error[c], sizeof w->first_error[c], "%s",
+                         x->errbuf[0] ? x->errbuf : curl_easy_strerror(msg->data.result));
             w->cur->by_error[c]++;
             rs->by_error[c]++;
         }
@@ -496,6 +502,7 @@ static int setup_easy(lg_worker *w, lg_xfer *x, sq_err *err)
     int bad = 0;
     bad |= curl_easy_setopt(e, CURLOPT_URL, cfg->url) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, x) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body) != CURLE_OK;
@@ -659,6 +666,12 @@ void lg_worker_wake(lg_worker *w)
 const lg_routes *lg_worker_routes(const lg_worker *w)
 {
     return &w->routes;
+}
+
+/* The first error message the worker saw in class c ("" if none). */
+const char *lg_worker_first_error(const lg_worker *w, int c)
+{
+    return w->first_error[c];
 }
 
 /* Frees the worker, its transfers and its loop. */
