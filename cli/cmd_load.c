@@ -43,6 +43,9 @@ static const char usage[] =
     "      --body-file F      request body read from a file\n"
     "      --timeout D        per-request timeout (default 5s)\n"
     "      --http2            use HTTP/2 (TLS with ALPN, or prior knowledge on http://)\n"
+    "      --engine E         HTTP client: auto (default: squall's own HTTP/1.1 client\n"
+    "                         for plain http://, libcurl for https:// and HTTP/2),\n"
+    "                         curl, or native\n"
     "  -k, --insecure         do not verify the server's TLS certificate\n"
     "      --cacert F         CA bundle to verify the server with\n"
     "      --cert F, --key F  client certificate and key\n"
@@ -63,7 +66,7 @@ static const char usage[] =
 
 enum {
     OPT_PHASE = 256, OPT_RAMP, OPT_BODY, OPT_BODY_FILE, OPT_TIMEOUT, OPT_HTTP2, OPT_CACERT,
-    OPT_CERT, OPT_KEY, OPT_TAG, OPT_TAG_HEADER, OPT_INTERVAL, OPT_METRICS, OPT_SLO,
+    OPT_CERT, OPT_KEY, OPT_TAG, OPT_TAG_HEADER, OPT_INTERVAL, OPT_METRICS, OPT_SLO, OPT_ENGINE,
 };
 
 static const struct option long_opts[] = {
@@ -89,6 +92,7 @@ static const struct option long_opts[] = {
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"metrics-listen", required_argument, NULL, OPT_METRICS},
     {"slo", required_argument, NULL, OPT_SLO},
+    {"engine", required_argument, NULL, OPT_ENGINE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -304,6 +308,18 @@ static int parse_args(int argc, char **argv, load_opts *o)
         case OPT_METRICS:
             cfg->metrics_listen = optarg;
             break;
+        case OPT_ENGINE:
+            if (strcmp(optarg, "auto") == 0)
+                cfg->engine = LG_ENGINE_AUTO;
+            else if (strcmp(optarg, "curl") == 0)
+                cfg->engine = LG_ENGINE_CURL;
+            else if (strcmp(optarg, "native") == 0)
+                cfg->engine = LG_ENGINE_NATIVE;
+            else
+                return cli_usage_error(CMD, "--engine: '%s' is not an engine (expected auto, "
+                                            "curl or native)",
+                                       optarg);
+            break;
         case OPT_SLO:
             return cli_usage_error(CMD, "--slo: '%s': this build cannot evaluate objectives yet; "
                                         "remove --slo rather than have it ignored",
@@ -380,8 +396,9 @@ static int resolve_model(load_opts *o)
 /* The resolved configuration as run.json's "load" object. */
 static json_t *load_json(const lg_config *cfg)
 {
-    json_t *load = json_pack("{s:s, s:s, s:i, s:i, s:f, s:f, s:b, s:s}", "model",
-                             cfg->open_model ? "open" : "closed", "method", cfg->method,
+    json_t *load = json_pack("{s:s, s:s, s:s, s:i, s:i, s:f, s:f, s:b, s:s}", "model",
+                             cfg->open_model ? "open" : "closed", "engine",
+                             lg_config_engine(cfg), "method", cfg->method,
                              "connections", (int)cfg->connections, "threads", (int)cfg->threads,
                              "timeout_s", (double)cfg->timeout_ns / 1e9, "interval_s",
                              (double)cfg->interval_ns / 1e9, "http2", cfg->http2, "tag_header",

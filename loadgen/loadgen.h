@@ -33,6 +33,13 @@ enum lg_error_class {
 /* The class's name as written in the run directory ("connect", ...). */
 const char *lg_error_class_name(enum lg_error_class c);
 
+/* Which HTTP client sends the requests. */
+enum lg_engine {
+    LG_ENGINE_AUTO = 0, /* native for plain http:// HTTP/1.1, libcurl otherwise */
+    LG_ENGINE_CURL,     /* always libcurl */
+    LG_ENGINE_NATIVE,   /* squall's own HTTP/1.1 client (http:// only) */
+};
+
 typedef struct lg_config {
     const char *url;            /* absolute http(s) URL */
     const char *method;         /* default "GET" */
@@ -52,6 +59,7 @@ typedef struct lg_config {
     int64_t drain_ns;      /* on stop, how long in-flight requests may finish */
     int hist_digits;       /* significant digits of latency histograms */
 
+    enum lg_engine engine;
     int http2;
     int insecure;
     const char *cacert, *cert, *key;
@@ -63,6 +71,10 @@ typedef struct lg_config {
     int progress;               /* show one live progress line on stderr */
     int stop_fd;                /* readable when the run must stop (signalfd), or -1 */
 } lg_config;
+
+/* The HTTP client cfg selects: "native" (squall's own HTTP/1.1 client, for
+ * plain http:// without HTTP/2) or "curl" (libcurl: TLS, HTTP/2). Static. */
+const char *lg_config_engine(const lg_config *cfg);
 
 /* Fills cfg with defaults (GET, 1 thread, 5 s timeout, 1 s interval, ...). */
 void lg_config_init(lg_config *cfg);

@@ -4,12 +4,15 @@
 # Ctrl-C, and coordinated-omission correction.
 . "$(dirname "$0")/../lib/common.sh"
 
+# LOAD_ENGINE=curl|native runs the whole test on one HTTP client (see test_load_curl.sh)
+sq_load() { "$SQUALL" load "$@" ${LOAD_ENGINE:+--engine "$LOAD_ENGINE"}; }
+
 start_target || exit 1
 base=$TARGET_URL
 
 # --- open model: exact counts, every request tagged, server agrees ----------
 run="$WORK/open"
-"$SQUALL" load "$base/api/items" --rate 200 --duration 2s --tag it-open -q -o "$run"
+sq_load "$base/api/items" --rate 200 --duration 2s --tag it-open -q -o "$run"
 check_eq "open model exits 0" "$?" 0
 for f in run.json series.jsonl routes.json summary.json; do
   check "run directory has $f" test -s "$run/$f"
@@ -36,7 +39,7 @@ done
 
 # --- writes carry the tag header --------------------------------------------
 run="$WORK/writes"
-"$SQUALL" load "$base/items" --method POST --body '{"sku":"a1"}' --rate 50 --duration 1s \
+sq_load "$base/items" --method POST --body '{"sku":"a1"}' --rate 50 --duration 1s \
   --tag it-writes -q -o "$run"
 created=$(json "$run/summary.json" "d['requests']['by_status'].get('201', 0)")
 check_eq "every POST created an item" "$created" 50
@@ -45,7 +48,7 @@ check_eq "the target stored them under the run tag" \
 
 # --- closed model ---------------------------------------------------------------
 run="$WORK/closed"
-"$SQUALL" load "$base/x" --connections 4 --duration 1s -q -o "$run"
+sq_load "$base/x" --connections 4 --duration 1s -q -o "$run"
 check_eq "closed model exits 0" "$?" 0
 check_eq "closed: intended = sent" \
   "$(json "$run/summary.json" "d['requests']['intended'] == d['requests']['sent'] > 0")" True
@@ -55,14 +58,14 @@ check_eq "closed model recorded" "$(json "$run/run.json" "d['load']['model']")" 
 
 # --- status classes ---------------------------------------------------------------
 run="$WORK/status"
-"$SQUALL" load "$base/x?status=503" --rate 100 --duration 1s -q -o "$run"
+sq_load "$base/x?status=503" --rate 100 --duration 1s -q -o "$run"
 check_eq "503s counted by status" "$(json "$run/summary.json" "d['requests']['by_status'].get('503')")" 100
 check_eq "series has the 5xx class" \
   "$(python3 -c "import json; print(sum(json.loads(l)['classes'].get('5xx',0) for l in open('$run/series.jsonl')))")" 100
 
 # --- timeouts ------------------------------------------------------------------------
 run="$WORK/timeout"
-"$SQUALL" load "$base/x?delay=2s" --rate 20 --duration 1s --timeout 200ms -q -o "$run"
+sq_load "$base/x?delay=2s" --rate 20 --duration 1s --timeout 200ms -q -o "$run"
 check_eq "timeouts classified" "$(json "$run/summary.json" "d['requests']['by_error'].get('timeout')")" 20
 check_eq "timeouts: completed + errors = sent" \
   "$(json "$run/summary.json" "d['requests']['completed'] + d['requests']['errors'] == d['requests']['sent'] == 20")" True
@@ -106,14 +109,14 @@ check "--help prints usage on stdout" grep -q "usage: squall load" "$WORK/help.o
 
 # --- phases ---------------------------------------------------------------------------
 run="$WORK/phases"
-"$SQUALL" load "$base/p" --phase warm=500ms@100 --phase ramp=1s@100..300 -q -o "$run"
+sq_load "$base/p" --phase warm=500ms@100 --phase ramp=1s@100..300 -q -o "$run"
 check_eq "phases: intended = 50 + 200" "$(json "$run/summary.json" "d['requests']['intended']")" 250
 check_eq "phases: all sent" "$(json "$run/summary.json" "d['requests']['sent']")" 250
 
 # --- live metrics -----------------------------------------------------------------------
 mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 run="$WORK/metrics"
-"$SQUALL" load "$base/m" --rate 100 --duration 3s --metrics-listen "127.0.0.1:$mport" -q -o "$run" &
+"$SQUALL" load "$base/m" --rate 100 --duration 3s --metrics-listen "127.0.0.1:$mport" -q -o "$run" ${LOAD_ENGINE:+--engine "$LOAD_ENGINE"} &
 load_pid=$!
 STARTED_PIDS+=("$load_pid")
 sleep 2
@@ -126,7 +129,7 @@ check "metrics: error classes" grep -q '^squall_request_errors_total{class="time
 
 # --- Ctrl-C mid-run: exit 4, complete and readable run directory -------------------------
 run="$WORK/interrupted"
-"$SQUALL" load "$base/i" --rate 100 --duration 20s -q -o "$run" &
+"$SQUALL" load "$base/i" --rate 100 --duration 20s -q -o "$run" ${LOAD_ENGINE:+--engine "$LOAD_ENGINE"} &
 load_pid=$!
 STARTED_PIDS+=("$load_pid")
 sleep 1.5
@@ -144,7 +147,7 @@ check "series readable" python3 -c "import json; [json.loads(l) for l in open('$
 stop_pid "$TARGET_PID"
 start_target --stall-every 3s --stall-for 1s || exit 1
 run="$WORK/stall"
-"$SQUALL" load "$TARGET_URL/s" --rate 200 --duration 6s --connections 2 --threads 1 -q -o "$run"
+sq_load "$TARGET_URL/s" --rate 200 --duration 6s --connections 2 --threads 1 -q -o "$run"
 corr=$(json "$run/summary.json" "d['latency_ms']['corrected']['p99']")
 unc=$(json "$run/summary.json" "d['latency_ms']['uncorrected']['p99']")
 check "corrected p99 shows the stall ($corr ms > 500 ms)" python3 -c "import sys; sys.exit(0 if $corr > 500 else 1)"

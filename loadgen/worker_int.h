@@ -1,0 +1,115 @@
+/* worker_int.h — the worker's state, shared by worker.c (scheduling,
+ * recording, lifecycle) and its transports (private to loadgen/):
+ * xfer_curl.c (libcurl multi_socket: TLS, HTTP/2, anything) and
+ * xfer_native.c (plain HTTP/1.1 keep-alive written for speed). A transport
+ * is a small vtable, so swapping one in changes nothing else (wrk's style).
+ */
+#ifndef LG_WORKER_INT_H
+#define LG_WORKER_INT_H
+
+#include <curl/curl.h>
+#include <ev.h>
+#include <sys/socket.h>
+
+#include "loadgen/engine.h"
+#include "loadgen/route.h"
+#include "loadgen/stats.h"
+
+#define LG_TRACEPARENT_PREFIX "traceparent: 00-"
+/* "traceparent: 00-" + 32 hex trace id + "-" + 16 hex span id + "-01" */
+#define LG_TRACEPARENT_LINE LG_TRACEPARENT_PREFIX "00000000000000000000000000000000-0000000000000000-01"
+
+typedef struct lg_worker lg_worker;
+typedef struct lg_conn lg_conn; /* xfer_native.c's connection */
+
+/* One request slot: a reusable transfer. */
+typedef struct lg_xfer {
+    int64_t intended_ns;
+    int64_t started_ns;
+    int route;
+    int busy;
+    char *trace_hex; /* 65 bytes of "trace-span" hex rewritten per request */
+    struct lg_xfer *next_free;
+    /* libcurl transport */
+    CURL *easy;
+    struct curl_slist *headers;
+    char errbuf[CURL_ERROR_SIZE];
+    /* native transport */
+    lg_conn *conn;
+} lg_xfer;
+
+/* A transport: how a slot's request goes out and comes back. */
+typedef struct lg_transport {
+    const char *name;
+    /* per worker set-up and tear-down */
+    int (*init)(lg_worker *w, sq_err *err);
+    void (*cleanup)(lg_worker *w);
+    /* per slot */
+    int (*setup)(lg_worker *w, lg_xfer *x, sq_err *err);
+    void (*teardown)(lg_worker *w, lg_xfer *x);
+    /* starts the request of a busy slot; completion comes through
+     * lg_worker_complete(); a failure to start completes it with an error */
+    void (*start)(lg_worker *w, lg_xfer *x);
+    /* abandons an in-flight request without completing it */
+    void (*cancel)(lg_worker *w, lg_xfer *x);
+} lg_transport;
+
+extern const lg_transport lg_transport_curl;
+extern const lg_transport lg_transport_native;
+
+struct lg_worker {
+    lg_shared *sh;
+    const lg_config *cfg;
+    const lg_transport *tp;
+    unsigned id;
+    unsigned conns; /* this worker's share of --connections */
+    struct ev_loop *loop;
+    ev_io send_io;        /* timerfd: the next intended send (ns precision) */
+    ev_timer tick;        /* interval rollover when idle; closed-model end */
+    ev_timer drain_timer; /* cancels what is still in flight */
+    ev_async wake;        /* stop requests */
+    int send_fd;
+    int64_t armed_ns; /* absolute time the timerfd is armed for, 0 if not */
+
+    lg_xfer *xfers;
+    unsigned n_xfers;
+    lg_xfer *free_list;
+    unsigned in_flight;
+
+    uint64_t next_k;  /* open model: next request index of this worker */
+    int64_t next_abs; /* its intended mono time, or -1 when not computed */
+    int sending_done; /* no more requests will be started */
+    int64_t end_ns;   /* closed model: when to stop sending */
+    int draining;
+    uint64_t unsent; /* due before a stop but never started */
+    int dispatching; /* guards against re-entering dispatch from a completion */
+
+    lg_stats *cur;
+    uint64_t cur_interval;
+    lg_routes routes;
+    int route_main;
+    char first_error[LG_ERR_COUNT][LG_ERROR_SAMPLE_MAX];
+    uint64_t rng[2];
+
+    /* libcurl transport */
+    CURLM *multi;
+    ev_timer curl_timer; /* CURLMOPT_TIMERFUNCTION */
+
+    /* native transport */
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    char *request;       /* the request head template (owned) */
+    size_t request_len;
+    size_t trace_offset; /* where the trace hex sits in the head */
+    char *rbuf;          /* receive buffer shared by the worker's connections */
+    char target_name[80]; /* "HOST:PORT" for messages */
+};
+
+/* Called by a transport when the request of slot x has ended: with an HTTP
+ * status (> 0), or with status 0 and an error class plus a message (may be
+ * NULL). The transport has already detached x; the worker records the
+ * result, frees the slot and starts whatever is due. */
+void lg_worker_complete(lg_worker *w, lg_xfer *x, long status, enum lg_error_class c,
+                        const char *message);
+
+#endif

@@ -1,0 +1,287 @@
+/* xfer_curl.c — the libcurl transport: curl_multi_socket_action driven by
+ * libev (the shape of curl's hiperfifo example), one reusable easy handle per
+ * slot. Used for https://, HTTP/2 and whenever --engine curl is asked for. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loadgen/worker_int.h"
+
+typedef struct lg_sock {
+    ev_io io;
+    lg_worker *w;
+} lg_sock;
+
+/* Maps a failed transfer's CURLcode to an error class. */
+static enum lg_error_class classify(CURLcode res)
+{
+    switch (res) {
+    case CURLE_COULDNT_CONNECT:
+        return LG_ERR_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return LG_ERR_TIMEOUT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return LG_ERR_DNS;
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return LG_ERR_RESET;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_USE_SSL_FAILED:
+        return LG_ERR_TLS;
+    default:
+        return LG_ERR_OTHER;
+    }
+}
+
+/* Reports every finished transfer (curl_multi_info_read) to the worker. */
+static void collect_done(lg_worker *w)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(w->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        lg_xfer *x = NULL;
+        CURLcode res = msg->data.result;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        long status = 0;
+        if (res == CURLE_OK)
+            curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        curl_multi_remove_handle(w->multi, x->easy);
+        if (res == CURLE_OK)
+            lg_worker_complete(w, x, status, LG_ERR_OTHER, NULL);
+        else
+            lg_worker_complete(w, x, 0, classify(res),
+                               x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+    }
+}
+
+/* ev_io callback for a curl socket: implements the socket half of
+ * curl_multi_socket_action. */
+static void on_sock_io(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    lg_sock *sk = (lg_sock *)io;
+    lg_worker *w = sk->w;
+    int action = ((revents & EV_READ) ? CURL_CSELECT_IN : 0) |
+                 ((revents & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    int running;
+    curl_multi_socket_action(w->multi, io->fd, action, &running);
+    collect_done(w);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: curl tells which events it wants on socket s. */
+static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    lg_worker *w = userp;
+    lg_sock *sk = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (sk) {
+            ev_io_stop(w->loop, &sk->io);
+            free(sk);
+        }
+        return 0;
+    }
+    int events = ((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+    if (!sk) {
+        sk = calloc(1, sizeof *sk);
+        if (!sk)
+            return -1;
+        sk->w = w;
+        ev_io_init(&sk->io, on_sock_io, s, events);
+        curl_multi_assign(w->multi, s, sk);
+    } else {
+        ev_io_stop(w->loop, &sk->io);
+        ev_io_set(&sk->io, s, events);
+    }
+    ev_io_start(w->loop, &sk->io);
+    return 0;
+}
+
+/* ev_timer callback: curl's timeout expired (socket_action on TIMEOUT). */
+static void on_curl_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    lg_worker *w = t->data;
+    int running;
+    curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    collect_done(w);
+}
+
+/* CURLMOPT_TIMERFUNCTION: curl asks to be called back after timeout_ms
+ * (-1 deletes the timer). */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    lg_worker *w = userp;
+    ev_timer_stop(w->loop, &w->curl_timer);
+    if (timeout_ms >= 0) {
+        ev_timer_set(&w->curl_timer, (double)timeout_ms / 1000.0, 0.);
+        ev_timer_start(w->loop, &w->curl_timer);
+    }
+    return 0;
+}
+
+/* Discards a response body (CURLOPT_WRITEFUNCTION). */
+static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    (void)ptr;
+    (void)userdata;
+    return size * nmemb;
+}
+
+/* Creates slot x's easy handle with every option its requests share
+ * (lg_transport.setup). */
+static int curl_setup(lg_worker *w, lg_xfer *x, sq_err *err)
+{
+    const lg_config *cfg = w->cfg;
+    CURL *e = curl_easy_init();
+    if (!e)
+        return sq_errf(err, -ENOMEM, "cannot create a curl handle");
+    x->easy = e;
+    for (size_t i = 0; i < cfg->n_headers; i++)
+        x->headers = curl_slist_append(x->headers, cfg->headers[i]);
+    char line[256];
+    snprintf(line, sizeof line, "%s: %s", cfg->tag_header, cfg->run_id);
+    x->headers = curl_slist_append(x->headers, line);
+    if (cfg->body)
+        x->headers = curl_slist_append(x->headers, "Expect:"); /* no 100-continue round trip */
+    x->headers = curl_slist_append(x->headers, LG_TRACEPARENT_LINE);
+    if (!x->headers)
+        return sq_errf(err, -ENOMEM, "out of memory building request headers");
+    struct curl_slist *last = x->headers;
+    while (last->next)
+        last = last->next;
+    x->trace_hex = last->data + strlen(LG_TRACEPARENT_PREFIX);
+
+    int bad = 0;
+    bad |= curl_easy_setopt(e, CURLOPT_URL, cfg->url) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, x) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(cfg->timeout_ns / SQ_NS_PER_MS)) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(cfg->timeout_ns / SQ_NS_PER_MS)) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "squall/" SQUALL_VERSION) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+    /* no proxy: also spares libcurl a getenv() of the proxy variables per request */
+    bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
+    if (strcmp(cfg->method, "HEAD") == 0)
+        bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L) != CURLE_OK;
+    else if (strcmp(cfg->method, "GET") != 0)
+        bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, cfg->method) != CURLE_OK;
+    if (cfg->body) {
+        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)cfg->body_len) != CURLE_OK;
+        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, cfg->body) != CURLE_OK;
+        if (strcmp(cfg->method, "POST") != 0)
+            bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, cfg->method) != CURLE_OK;
+    }
+    if (cfg->http2) {
+        long v = strncmp(cfg->url, "https:", 6) == 0 ? CURL_HTTP_VERSION_2TLS
+                                                     : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+        bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, v) != CURLE_OK;
+        bad |= curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L) != CURLE_OK;
+    } else {
+        bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1) != CURLE_OK;
+    }
+    if (cfg->insecure) {
+        bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK;
+        bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK;
+    }
+    if (cfg->cacert)
+        bad |= curl_easy_setopt(e, CURLOPT_CAINFO, cfg->cacert) != CURLE_OK;
+    if (cfg->cert)
+        bad |= curl_easy_setopt(e, CURLOPT_SSLCERT, cfg->cert) != CURLE_OK;
+    if (cfg->key)
+        bad |= curl_easy_setopt(e, CURLOPT_SSLKEY, cfg->key) != CURLE_OK;
+    if (bad)
+        return sq_errf(err, -EINVAL, "libcurl rejected an option (is it built with HTTP/2 and TLS?)");
+    return 0;
+}
+
+
+/* Creates the worker's multi handle (lg_transport.init). */
+static int curl_init(lg_worker *w, sq_err *err)
+{
+    const lg_config *cfg = w->cfg;
+    w->multi = curl_multi_init();
+    if (!w->multi)
+        return sq_errf(err, -ENOMEM, "cannot create a curl multi handle");
+    curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
+    curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
+    curl_multi_setopt(w->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)w->conns);
+    curl_multi_setopt(w->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)w->conns);
+    curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)w->conns);
+    curl_multi_setopt(w->multi, CURLMOPT_PIPELINING,
+                      cfg->http2 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+    ev_timer_init(&w->curl_timer, on_curl_timeout, 0., 0.);
+    w->curl_timer.data = w;
+    return 0;
+}
+
+/* Frees the multi handle (after every easy handle: lg_transport.cleanup). */
+static void curl_cleanup(lg_worker *w)
+{
+    if (w->multi)
+        curl_multi_cleanup(w->multi);
+    w->multi = NULL;
+}
+
+/* Frees slot x's handle and headers (lg_transport.teardown). */
+static void curl_teardown(lg_worker *w, lg_xfer *x)
+{
+    if (x->easy) {
+        if (x->busy && w->multi)
+            curl_multi_remove_handle(w->multi, x->easy);
+        curl_easy_cleanup(x->easy);
+    }
+    curl_slist_free_all(x->headers);
+    x->easy = NULL;
+    x->headers = NULL;
+}
+
+/* Adds slot x's handle to the multi handle (lg_transport.start). */
+static void curl_start(lg_worker *w, lg_xfer *x)
+{
+    x->errbuf[0] = '\0';
+    CURLMcode mc = curl_multi_add_handle(w->multi, x->easy);
+    if (mc != CURLM_OK)
+        lg_worker_complete(w, x, 0, LG_ERR_OTHER, curl_multi_strerror(mc));
+}
+
+/* Removes an in-flight handle (lg_transport.cancel). */
+static void curl_cancel(lg_worker *w, lg_xfer *x)
+{
+    curl_multi_remove_handle(w->multi, x->easy);
+}
+
+const lg_transport lg_transport_curl = {
+    .name = "curl",
+    .init = curl_init,
+    .cleanup = curl_cleanup,
+    .setup = curl_setup,
+    .teardown = curl_teardown,
+    .start = curl_start,
+    .cancel = curl_cancel,
+};
