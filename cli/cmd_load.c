@@ -17,6 +17,7 @@
 
 #define CMD "load"
 #define MAX_HEADERS 64
+#define MAX_SLOS 64
 
 static const char usage[] =
     "usage: squall load URL [options]\n"
@@ -57,7 +58,8 @@ static const char usage[] =
     "  -o, --out DIR          run directory (default runs/<run-id>)\n"
     "      --interval D       series interval (default 1s)\n"
     "      --metrics-listen A serve Prometheus metrics on HOST:PORT while running\n"
-    "      --slo EXPR         service level objective (arrives with the reporter)\n"
+    "      --slo EXPR         objective, e.g. 'p(99) < 300ms' (repeatable; docs/slo.md)\n"
+    "      --junit FILE       also write JUnit XML for CI\n"
     "  -q, --quiet            no progress line and no summary on stdout\n"
     "  -h, --help             this help\n"
     "\n"
@@ -66,7 +68,7 @@ static const char usage[] =
 
 enum {
     OPT_PHASE = 256, OPT_RAMP, OPT_BODY, OPT_BODY_FILE, OPT_TIMEOUT, OPT_HTTP2, OPT_CACERT,
-    OPT_CERT, OPT_KEY, OPT_TAG, OPT_TAG_HEADER, OPT_INTERVAL, OPT_METRICS, OPT_SLO, OPT_ENGINE,
+    OPT_CERT, OPT_KEY, OPT_TAG, OPT_TAG_HEADER, OPT_INTERVAL, OPT_METRICS, OPT_SLO, OPT_JUNIT, OPT_ENGINE,
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +94,7 @@ static const struct option long_opts[] = {
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"metrics-listen", required_argument, NULL, OPT_METRICS},
     {"slo", required_argument, NULL, OPT_SLO},
+    {"junit", required_argument, NULL, OPT_JUNIT},
     {"engine", required_argument, NULL, OPT_ENGINE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -111,6 +114,9 @@ typedef struct load_opts {
     char *body_owned;
     const char *tag, *out;
     int quiet;
+    const char *slos[MAX_SLOS]; /* --slo, validated; stored in run.json */
+    size_t n_slos;
+    const char *junit;          /* --junit FILE */
 } load_opts;
 
 /* Parses one --phase SPEC "[NAME=]DURATION@RATE[..RATE]" into p. */
@@ -320,10 +326,22 @@ static int parse_args(int argc, char **argv, load_opts *o)
                                             "curl or native)",
                                        optarg);
             break;
-        case OPT_SLO:
-            return cli_usage_error(CMD, "--slo: '%s': this build cannot evaluate objectives yet; "
-                                        "remove --slo rather than have it ignored",
-                                   optarg);
+        case OPT_SLO: {
+            rp_slo slo;
+            sq_err serr;
+            if (o->n_slos == MAX_SLOS)
+                return cli_usage_error(CMD, "--slo: at most %d objectives", MAX_SLOS);
+            if (rp_slo_parse(optarg, &slo, &serr)) {
+                fprintf(stderr, "squall %s: --slo '%s': %s\n", CMD, optarg, serr.msg);
+                rp_slo_caret(stderr, optarg, &serr);
+                return cli_usage_error(CMD, "--slo: see docs/slo.md for the syntax");
+            }
+            o->slos[o->n_slos++] = optarg;
+            break;
+        }
+        case OPT_JUNIT:
+            o->junit = optarg;
+            break;
         case 'q':
             o->quiet = 1;
             break;
@@ -430,14 +448,20 @@ static json_t *load_json(const lg_config *cfg)
 }
 
 /* Writes run.json: schema, run id, version, start time, target, load. */
-static int write_run_json(sq_rundir *rd, const lg_config *cfg, sq_err *err)
+static int write_run_json(sq_rundir *rd, const load_opts *o, sq_err *err)
 {
+    const lg_config *cfg = &o->cfg;
     json_t *run = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:s}", "schema", SQ_RUN_SCHEMA,
                             "run_id", cfg->run_id, "tool", "squall " SQUALL_VERSION,
                             "start_utc_ns", (json_int_t)sq_utc_ns(), "target",
                             sq_json_text(cfg->url), "load", load_json(cfg), "shard", "1/1");
-    if (!run)
+    json_t *slos = json_array();
+    if (!run || !slos || json_object_set_new(run, "slos", slos)) {
+        json_decref(run);
         return sq_errf(err, -ENOMEM, "out of memory writing run.json");
+    }
+    for (size_t i = 0; i < o->n_slos; i++)
+        json_array_append_new(slos, sq_json_text(o->slos[i]));
     int rc = sq_rundir_write_json(rd, "run.json", run, err);
     json_decref(run);
     return rc;
@@ -489,24 +513,25 @@ static void report_error_samples(sq_rundir *rd, const lg_totals *t, int quiet)
     }
 }
 
-/* Builds and writes summary.json, prints it unless quiet; returns the exit
- * code it implies. */
-static int finish_summary(sq_rundir *rd, int quiet)
+/* Evaluates the run's objectives (stored in run.json) and writes
+ * summary.json, report.html and, when asked, junit.xml into the run
+ * directory; prints the terminal summary unless quiet. Returns the exit code
+ * the verdict implies (0, 1, 4) or SQ_EXIT_RUNTIME. */
+static int finish_report(sq_rundir *rd, const load_opts *o)
 {
-    json_t *summary = NULL;
+    const char *dir = sq_rundir_path(rd);
+    char json[4200], html[4200];
+    snprintf(json, sizeof json, "%s/summary.json", dir);
+    snprintf(html, sizeof html, "%s/report.html", dir);
+    rp_outputs outs = {.json = json, .html = html, .junit = o->junit};
+    int code = SQ_EXIT_OK;
     sq_err err;
-    if (rp_summary_build(sq_rundir_path(rd), &summary, &err) ||
-        sq_rundir_write_json(rd, "summary.json", summary, &err)) {
+    if (rp_report_finish(dir, NULL, 0, &outs, o->quiet ? NULL : stdout, &code, &err)) {
         fprintf(stderr, "squall load: %s\n", err.msg);
-        json_decref(summary);
         return SQ_EXIT_RUNTIME;
     }
-    if (!quiet) {
-        rp_summary_print(summary, stdout);
-        printf("  run dir   %s\n", sq_rundir_path(rd));
-    }
-    int code = rp_summary_exit_code(summary);
-    json_decref(summary);
+    if (!o->quiet)
+        printf("  report    %s\n  run dir   %s\n", html, dir);
     return code;
 }
 
@@ -567,7 +592,7 @@ int cmd_load(int argc, char **argv)
                                out_dir);
     }
     sq_rundir *rd = NULL;
-    if (sq_rundir_open(out_dir, &rd, &err) || write_run_json(rd, &o.cfg, &err)) {
+    if (sq_rundir_open(out_dir, &rd, &err) || write_run_json(rd, &o, &err)) {
         fprintf(stderr, "squall load: %s\n", err.msg);
         sq_rundir_free(rd);
         free(o.body_owned);
@@ -588,7 +613,7 @@ int cmd_load(int argc, char **argv)
     report_error_samples(rd, &totals, o.quiet);
     if (totals.stopped)
         record_abort(rd);
-    rc = finish_summary(rd, o.quiet);
+    rc = finish_report(rd, &o);
     if (totals.stopped)
         rc = SQ_EXIT_ABORTED;
     else if (rc == SQ_EXIT_OK && totals.completed == 0 && totals.errors > 0 &&

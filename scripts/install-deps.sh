@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config
   libcurl4-openssl-dev libev-dev libyaml-dev libnl-3-dev libnl-route-3-dev
   libjansson-dev libmicrohttpd-dev libssl-dev libcmocka-dev)
-test_pkgs=(iproute2 iptables nginx openssl curl python3 procps)
+test_pkgs=(iproute2 iptables nginx openssl curl python3 procps chromium)
 extra_pkgs=()
 case "${1:-build}" in
   build) pkgs=("${build_pkgs[@]}") ;;

@@ -37,6 +37,20 @@ for key in schema run_id verdict duration_s requests rate latency_ms users objec
   check "summary has $key" python3 -c "import json,sys; sys.exit(0 if '$key' in json.load(open('$run/summary.json')) else 1)"
 done
 
+# --- objectives: a met one passes, a missed one exits 1; report.html is written -----
+run="$WORK/slo-pass"
+sq_load "$base/api/items" --rate 100 --duration 1s --slo "p(99) < 5s" --slo "error_rate < 1%" \
+  --junit "$WORK/slo-pass.xml" -q -o "$run"
+check_eq "met objectives exit 0" "$?" 0
+check_eq "verdict pass" "$(json "$run/summary.json" "d['verdict']")" pass
+check_eq "two objectives evaluated" "$(json "$run/summary.json" "len(d['objectives'])")" 2
+check "report.html written" test -s "$run/report.html"
+check "junit.xml written" grep -q "<testsuite" "$WORK/slo-pass.xml"
+run="$WORK/slo-fail"
+sq_load "$base/x?delay=20ms" --rate 50 --duration 1s --slo "p(50) < 1ms" -q -o "$run"
+check_eq "missed objective exits 1" "$?" 1
+check_eq "verdict fail" "$(json "$run/summary.json" "d['verdict']")" fail
+
 # --- writes carry the tag header --------------------------------------------
 run="$WORK/writes"
 sq_load "$base/items" --method POST --body '{"sku":"a1"}' --rate 50 --duration 1s \
@@ -96,7 +110,8 @@ bad "unknown option '--bogus'" "$base/" --bogus
 bad "needs a value" "$base/" --rate
 bad "give --rate R" "$base/"
 bad "needs --traffic" "$base/" --rate 10xpeak
-bad "--slo" "$base/" --rate 10 --slo "p(99) < 300ms"
+bad "unknown metric 'p99'" "$base/" --rate 10 --slo "p99 < 300ms"
+bad "--slo" "$base/" --rate 10 --slo "p(101) < 300ms"
 bad "is not a header" "$base/" --rate 10 --header nocolon
 bad "not an http" "ftp://127.0.0.1/" --rate 10
 bad "--tag" "$base/" --rate 10 --tag "bad tag!"

@@ -15,7 +15,8 @@ nginx_start() {
   mkdir -p "$dir/html" "$dir/logs" "$dir/tmp"
   printf 'ok\n' > "$dir/html/index.html"
   cat > "$dir/nginx.conf" <<CONF
-worker_processes 1;
+worker_processes ${NGINX_WORKERS:-1};
+worker_rlimit_nofile 40000;
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/logs/error.log warn;
