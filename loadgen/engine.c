@@ -34,35 +34,6 @@ void lg_config_init(lg_config *cfg)
     cfg->stop_fd = -1;
 }
 
-/* Merges a worker's interval into the ring and wakes the writer. */
-void lg_shared_deliver(lg_shared *sh, unsigned id, uint64_t interval, const lg_stats *s)
-{
-    pthread_mutex_lock(&sh->mu);
-    while (interval >= sh->ring_base + LG_RING)
-        pthread_cond_wait(&sh->cv, &sh->mu);
-    lg_stats_merge(sh->ring[interval % LG_RING], s);
-    sh->delivered[id] = interval + 1;
-    pthread_mutex_unlock(&sh->mu);
-    uint64_t one = 1;
-    if (write(sh->wake_fd, &one, sizeof one) < 0) {
-        /* the eventfd counter cannot overflow here; nothing to do */
-    }
-}
-
-/* Marks a worker done and wakes the writer. */
-void lg_shared_finish(lg_shared *sh, unsigned id, int64_t now, uint64_t unsent)
-{
-    pthread_mutex_lock(&sh->mu);
-    sh->done[id] = 1;
-    sh->finished_at[id] = now;
-    sh->unsent[id] = unsent;
-    pthread_mutex_unlock(&sh->mu);
-    uint64_t one = 1;
-    if (write(sh->wake_fd, &one, sizeof one) < 0) {
-        /* as above */
-    }
-}
-
 /* Everything lg_run owns while it runs. */
 typedef struct lg_run_state {
     lg_shared sh;
@@ -73,6 +44,7 @@ typedef struct lg_run_state {
     lg_metrics *metrics;
     lg_progress progress;
     sq_rundir *rd;
+    sq_err *err; /* where write_interval reports */
     int64_t end_ns; /* mono ns the last worker finished (set after join) */
 } lg_run_state;
 
@@ -93,10 +65,12 @@ static uint64_t intended_between(const lg_run_state *st, int64_t a, int64_t b)
     return lg_schedule_count_before(&cfg->schedule, b) - lg_schedule_count_before(&cfg->schedule, a);
 }
 
-/* Writes interval i (stats s, called with sh.mu held) as one series line and
- * adds it to the run totals. `last` marks the final, possibly short, one. */
-static int write_interval(lg_run_state *st, uint64_t i, lg_stats *s, int last, sq_err *err)
+/* lg_agg_drain callback: writes interval i as one series line and adds it
+ * to the run totals. `last` marks the final, possibly short, one. */
+static int write_interval(uint64_t i, lg_stats *s, int last, void *ctx)
 {
+    lg_run_state *st = ctx;
+    sq_err *err = st->err;
     const lg_config *cfg = st->sh.cfg;
     int64_t start = (int64_t)i * cfg->interval_ns;
     int64_t end = start + cfg->interval_ns;
@@ -114,6 +88,12 @@ static int write_interval(lg_run_state *st, uint64_t i, lg_stats *s, int last, s
     if (!line || lg_stats_to_json(s, line)) {
         json_decref(line);
         return sq_errf(err, -ENOMEM, "out of memory writing series.jsonl");
+    }
+    if (last && cfg->open_model) {
+        uint64_t unsent = 0; /* exact: intended = sent + unsent over the run */
+        for (unsigned w = 0; w < st->sh.n_workers; w++)
+            unsent += st->sh.agg.unsent[w];
+        json_object_set_new(line, "unsent", json_integer((json_int_t)unsent));
     }
     if (cfg->open_model) {
         size_t p = lg_schedule_phase_at(&cfg->schedule, start);
@@ -133,28 +113,8 @@ static int write_interval(lg_run_state *st, uint64_t i, lg_stats *s, int last, s
  * `final`). */
 static int drain_ring(lg_run_state *st, int final, sq_err *err)
 {
-    lg_shared *sh = &st->sh;
-    int rc = 0;
-    pthread_mutex_lock(&sh->mu);
-    uint64_t limit = UINT64_MAX, most = 0;
-    for (unsigned w = 0; w < sh->n_workers; w++) {
-        if (sh->delivered[w] > most)
-            most = sh->delivered[w];
-        if (!sh->done[w] && sh->delivered[w] < limit)
-            limit = sh->delivered[w];
-    }
-    if (limit == UINT64_MAX)
-        limit = most;
-    while (sh->ring_base < limit && rc == 0) {
-        uint64_t i = sh->ring_base;
-        lg_stats *s = sh->ring[i % LG_RING];
-        rc = write_interval(st, i, s, final && i + 1 == limit, err);
-        lg_stats_reset(s);
-        sh->ring_base++;
-    }
-    pthread_cond_broadcast(&sh->cv);
-    pthread_mutex_unlock(&sh->mu);
-    return rc;
+    st->err = err;
+    return lg_agg_drain(&st->sh.agg, final, write_interval, st);
 }
 
 /* Checks the configuration before anything starts. */
@@ -200,39 +160,22 @@ static void request_stop(lg_run_state *st)
         lg_worker_wake(st->workers[i]);
 }
 
-/* True when every started worker has finished. */
-static int all_done(lg_run_state *st)
-{
-    pthread_mutex_lock(&st->sh.mu);
-    int done = 1;
-    for (unsigned i = 0; i < st->started; i++)
-        done &= st->sh.done[i];
-    pthread_mutex_unlock(&st->sh.mu);
-    return done;
-}
-
 /* Waits for workers while writing intervals as they complete. */
 static int supervise(lg_run_state *st, sq_err *err)
 {
     const lg_config *cfg = st->sh.cfg;
     for (;;) {
-        struct pollfd fds[2] = {{.fd = st->sh.wake_fd, .events = POLLIN},
+        struct pollfd fds[2] = {{.fd = st->sh.agg.wake_fd, .events = POLLIN},
                                 {.fd = cfg->stop_fd, .events = POLLIN}};
         int n = poll(fds, cfg->stop_fd >= 0 ? 2 : 1, 250);
         if (n < 0 && errno != EINTR)
             return sq_errf(err, -errno, "poll: %s", strerror(errno));
-        if (n > 0 && (fds[0].revents & POLLIN)) {
-            uint64_t v;
-            if (read(st->sh.wake_fd, &v, sizeof v) < 0) {
-                /* EAGAIN: another wake raced us */
-            }
-        }
         if (n > 0 && cfg->stop_fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP)))
             request_stop(st);
         int rc = drain_ring(st, 0, err);
         if (rc)
             return rc;
-        if (all_done(st))
+        if (lg_agg_all_done(&st->sh.agg, st->started))
             return 0;
     }
 }
@@ -242,14 +185,9 @@ static void run_state_free(lg_run_state *st)
 {
     for (unsigned i = 0; i < st->sh.n_workers; i++)
         lg_worker_free(st->workers[i]);
-    for (int i = 0; i < LG_RING; i++)
-        lg_stats_free(st->sh.ring[i]);
+    lg_agg_destroy(&st->sh.agg);
     lg_stats_free(st->total);
     lg_metrics_free(st->metrics);
-    if (st->sh.wake_fd >= 0)
-        close(st->sh.wake_fd);
-    pthread_mutex_destroy(&st->sh.mu);
-    pthread_cond_destroy(&st->sh.cv);
     free(st);
 }
 
@@ -282,7 +220,7 @@ static void fill_totals(lg_run_state *st, lg_totals *t)
     t->errors = lg_stats_errors(s);
     memcpy(t->by_error, s->by_error, sizeof t->by_error);
     for (unsigned i = 0; i < st->sh.n_workers; i++) {
-        t->unsent += st->sh.unsent[i];
+        t->unsent += st->sh.agg.unsent[i];
         for (int c = 0; c < LG_ERR_COUNT; c++)
             if (!t->first_error[c][0])
                 snprintf(t->first_error[c], sizeof t->first_error[c], "%s",
@@ -307,22 +245,15 @@ int lg_run(const lg_config *cfg, sq_rundir *rd, lg_totals *totals, sq_err *err)
     lg_shared *sh = &st->sh;
     sh->cfg = cfg;
     st->rd = rd;
-    pthread_mutex_init(&sh->mu, NULL);
-    pthread_cond_init(&sh->cv, NULL);
-    sh->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     unsigned threads = cfg->threads < cfg->connections ? cfg->threads : cfg->connections;
     sh->n_workers = threads;
+    if ((rc = lg_agg_init(&sh->agg, threads, cfg->hist_digits, err)) < 0)
+        goto out;
     st->total = lg_stats_new(cfg->hist_digits);
-    rc = -ENOMEM;
-    if (sh->wake_fd < 0 || !st->total) {
-        sq_errf(err, rc, "out of memory or file descriptors");
+    if (!st->total) {
+        sq_errf(err, rc = -ENOMEM, "out of memory");
         goto out;
     }
-    for (int i = 0; i < LG_RING; i++)
-        if (!(sh->ring[i] = lg_stats_new(cfg->hist_digits))) {
-            sq_errf(err, rc, "out of memory");
-            goto out;
-        }
     for (unsigned i = 0; i < threads; i++) {
         unsigned conns = (cfg->connections + threads - 1 - i) / threads;
         unsigned slots = cfg->http2 ? conns * H2_STREAMS_PER_CONNECTION : conns;
@@ -354,8 +285,8 @@ int lg_run(const lg_config *cfg, sq_rundir *rd, lg_totals *totals, sq_err *err)
     for (unsigned i = 0; i < st->started; i++)
         pthread_join(st->threads[i], NULL);
     for (unsigned i = 0; i < st->started; i++)
-        if (sh->finished_at[i] > st->end_ns)
-            st->end_ns = sh->finished_at[i];
+        if (sh->agg.finished_at[i] > st->end_ns)
+            st->end_ns = sh->agg.finished_at[i];
     lg_progress_finish(&st->progress);
     if (st->started != threads)
         goto out;

@@ -9,11 +9,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "loadgen/agg.h"
 #include "loadgen/loadgen.h"
 #include "loadgen/stats.h"
-
-#define LG_MAX_WORKERS 256
-#define LG_RING 8 /* intervals a worker may run ahead of the writer */
 
 typedef struct lg_shared {
     const lg_config *cfg;
@@ -21,29 +19,11 @@ typedef struct lg_shared {
     int64_t t0_mono; /* run start (mono ns); intervals are aligned to it */
     int64_t t0_utc;
 
-    atomic_int stop;       /* 1: stop sending, drain; 2: cancel now */
-    atomic_llong stop_at;  /* mono ns of the first stop request, 0 if none */
+    atomic_int stop;      /* 1: stop sending, drain; 2: cancel now */
+    atomic_llong stop_at; /* mono ns of the first stop request, 0 if none */
 
-    /* interval aggregator, guarded by mu */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    lg_stats *ring[LG_RING];   /* interval i lives in ring[i % LG_RING] */
-    uint64_t ring_base;        /* oldest interval not yet written */
-    uint64_t delivered[LG_MAX_WORKERS]; /* next interval each worker will deliver */
-    int done[LG_MAX_WORKERS];
-    int64_t finished_at[LG_MAX_WORKERS]; /* mono ns when each worker ended */
-    uint64_t unsent[LG_MAX_WORKERS];     /* intended before the stop, never started */
-    int wake_fd; /* eventfd: a worker delivered or finished */
+    lg_agg agg; /* workers' intervals on their way to series.jsonl */
 } lg_shared;
-
-/* Called by worker `id`: merges its stats for interval i into the ring
- * (waiting while the writer is LG_RING intervals behind) and wakes the
- * writer. */
-void lg_shared_deliver(lg_shared *sh, unsigned id, uint64_t interval, const lg_stats *s);
-
-/* Called by worker `id` when it has delivered its last interval, with the
- * number of its requests that were due before a stop but never started. */
-void lg_shared_finish(lg_shared *sh, unsigned id, int64_t now, uint64_t unsent);
 
 typedef struct lg_worker lg_worker;
 

@@ -39,7 +39,7 @@ static void roll_intervals(lg_worker *w, int64_t now)
     int64_t since = now - w->sh->t0_mono;
     uint64_t idx = since > 0 ? (uint64_t)(since / w->cfg->interval_ns) : 0;
     while (w->cur_interval < idx) {
-        lg_shared_deliver(w->sh, w->id, w->cur_interval, w->cur);
+        lg_agg_deliver(&w->sh->agg, w->id, w->cur_interval, w->cur);
         lg_stats_reset(w->cur);
         w->cur_interval++;
     }
@@ -396,9 +396,9 @@ void *lg_worker_main(void *arg)
         ev_run(w->loop, 0);
     int64_t now = sq_mono_ns();
     roll_intervals(w, now);
-    lg_shared_deliver(w->sh, w->id, w->cur_interval, w->cur);
+    lg_agg_deliver(&w->sh->agg, w->id, w->cur_interval, w->cur);
     lg_stats_reset(w->cur);
-    lg_shared_finish(w->sh, w->id, now, w->unsent);
+    lg_agg_finish(&w->sh->agg, w->id, now, w->unsent);
     return NULL;
 }
 
