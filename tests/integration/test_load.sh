@@ -128,6 +128,16 @@ sq_load "$base/p" --phase warm=500ms@100 --phase ramp=1s@100..300 -q -o "$run"
 check_eq "phases: intended = 50 + 200" "$(json "$run/summary.json" "d['requests']['intended']")" 250
 check_eq "phases: all sent" "$(json "$run/summary.json" "d['requests']['sent']")" 250
 
+# --- one live progress line on a terminal, none when not on one ---------------------
+if command -v script >/dev/null; then
+  script -qec "$SQUALL load $base/tty --rate 50 --duration 2s -o $WORK/tty ${LOAD_ENGINE:+--engine $LOAD_ENGINE}" /dev/null > "$WORK/tty.out" 2>&1
+  check "progress line on a terminal" grep -q "rate 50/50 req/s" "$WORK/tty.out"
+  check "progress line redrawn in place" grep -q $'\r' "$WORK/tty.out"
+fi
+sq_load "$base/notty" --rate 50 --duration 1s -o "$WORK/notty" > "$WORK/notty.out" 2> "$WORK/notty.err"
+check "no progress line when not on a terminal" test ! -s "$WORK/notty.err"
+check "summary on stdout" grep -q "requests" "$WORK/notty.out"
+
 # --- live metrics -----------------------------------------------------------------------
 mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 run="$WORK/metrics"
