@@ -34,7 +34,9 @@ done
 echo "demo: ramping from 50 to 1000 req/s over 20 s against $url/api/items"
 status=0
 "$squall" load "$url/api/items" --phase warmup=4s@50 --phase ramp=12s@50..1000 \
-  --phase peak=4s@1000 --connections 200 --timeout 2s -o "$out" || status=$?
+  --phase peak=4s@1000 --connections 200 --timeout 2s \
+  --slo 'availability 99% good=status<500' --slo 'p(50) < 20ms' --slo 'p(99) < 250ms' \
+  --slo 'achieved_rate >= 99% of intended' -o "$out" || status=$?
 stop_target
 trap - EXIT INT TERM
 
@@ -43,4 +45,9 @@ echo "demo: run directory: $out"
 for f in report.html summary.json; do
   [ -f "$out/$f" ] && echo "demo: $f: $out/$f"
 done
+if [ "$status" -eq 1 ]; then
+  # a missed objective is the demo's finding, not a failure of the demo
+  echo "demo: an objective was missed (the target's 1 s stalls break the p99): open the report"
+  status=0
+fi
 exit "$status"
