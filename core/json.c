@@ -4,20 +4,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
+/* Decodes one UTF-8 sequence; see json.h. */
+size_t sq_utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
 {
     size_t len;
-    unsigned min;
-    unsigned cp;
-    if (s[0] < 0x80)
+    unsigned min, c;
+    if (s[0] < 0x80) {
+        *cp = s[0];
         return 1;
+    }
     if ((s[0] & 0xE0) == 0xC0) {
-        len = 2, min = 0x80, cp = s[0] & 0x1F;
+        len = 2, min = 0x80, c = s[0] & 0x1F;
     } else if ((s[0] & 0xF0) == 0xE0) {
-        len = 3, min = 0x800, cp = s[0] & 0x0F;
+        len = 3, min = 0x800, c = s[0] & 0x0F;
     } else if ((s[0] & 0xF8) == 0xF0) {
-        len = 4, min = 0x10000, cp = s[0] & 0x07;
+        len = 4, min = 0x10000, c = s[0] & 0x07;
     } else {
         return 0;
     }
@@ -26,11 +27,21 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
     for (size_t i = 1; i < len; i++) {
         if ((s[i] & 0xC0) != 0x80)
             return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
+        c = (c << 6) | (s[i] & 0x3F);
     }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
         return 0;
+    *cp = c;
     return len;
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 (a NUL byte counts as
+ * invalid: JSON strings from C strings cannot carry it). */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+    unsigned cp;
+    size_t len = sq_utf8_decode(s, n, &cp);
+    return len && cp ? len : 0;
 }
 
 /* Builds a JSON string from n bytes, replacing invalid UTF-8 with U+FFFD. */
@@ -40,7 +51,7 @@ json_t *sq_json_textn(const char *s, size_t n)
     size_t i = 0;
     while (i < n) {
         size_t len = utf8_sequence(u + i, n - i);
-        if (!len || (len == 1 && u[i] == 0))
+        if (!len)
             break;
         i += len;
     }
@@ -52,7 +63,7 @@ json_t *sq_json_textn(const char *s, size_t n)
     size_t out = 0;
     for (i = 0; i < n;) {
         size_t len = utf8_sequence(u + i, n - i);
-        if (len && !(len == 1 && u[i] == 0)) {
+        if (len) {
             memcpy(buf + out, s + i, len);
             out += len;
             i += len;

@@ -6,30 +6,13 @@
 
 #include "reports/reports.h"
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+/* Length of the UTF-8 sequence at s that may appear in HTML as it is, or 0:
+ * valid (sq_utf8_decode) and not a C1 control or a noncharacter. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
-    size_t len;
-    unsigned min, cp;
-    if (s[0] < 0x80)
-        return 1;
-    if ((s[0] & 0xE0) == 0xC0)
-        len = 2, min = 0x80, cp = s[0] & 0x1Fu;
-    else if ((s[0] & 0xF0) == 0xE0)
-        len = 3, min = 0x800, cp = s[0] & 0x0Fu;
-    else if ((s[0] & 0xF8) == 0xF0)
-        len = 4, min = 0x10000, cp = s[0] & 0x07u;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ||
-        (cp >= 0x80 && cp <= 0x9F) || cp == 0xFFFE || cp == 0xFFFF)
+    unsigned cp;
+    size_t len = sq_utf8_decode(s, n, &cp);
+    if (!len || (cp >= 0x80 && cp <= 0x9F) || cp == 0xFFFE || cp == 0xFFFF)
         return 0;
     return len;
 }
