@@ -10,6 +10,7 @@
 #   netns_cleanup            removes every namespace this script created
 #   ns_tcp_ok NS IP PORT T   1 TCP connect from NS to IP:PORT within T seconds?
 #                            (exit status 0 = connected)
+#   ns_reachable NS IP       IP answers TCP from NS (polls up to ~3 s)
 #   ns_rules NS              iptables -S of NS (filter table)
 
 NETNS_CREATED=()
@@ -69,6 +70,18 @@ netns_cleanup() {
 ns_tcp_ok() {
     local ns=$1 ip=$2 port=$3 t=${4:-1}
     ip netns exec "$ns" timeout "$t" bash -c "exec 3<>/dev/tcp/$ip/$port" 2>/dev/null
+}
+
+# ns_reachable NS IP: polls (up to ~3 s) until a TCP connection from NS to
+# IP port 9 gets an answer (refused or accepted) instead of silence.
+ns_reachable() {
+    local ns=$1 ip=$2 i rc
+    for i in $(seq 12); do
+        ip netns exec "$ns" timeout 0.25 bash -c "exec 3<>/dev/tcp/$ip/9" 2>/dev/null
+        rc=$?
+        [ "$rc" -ne 124 ] && return 0
+    done
+    return 1
 }
 
 ns_rules() {

@@ -1,0 +1,181 @@
+/* agent.c — the sequence every fault follows: journal (synced) → apply →
+ * verify → event; revert → verify → journal → event. One agent holds one
+ * journal and one watchdog, for any number of faults. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "chaos/ch_internal.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/rundir.h"
+
+struct ch_agent {
+    ch_journal *journal;
+    sq_rundir *rd;
+    pid_t wpid;
+    int wfd;
+    int pending; /* journaled faults not yet reverted */
+};
+
+/* Creates the journal, the run directory handle and the watchdog. */
+int ch_agent_new(const char *state_dir, const char *run_dir, int watchdog, ch_agent **out,
+                 sq_err *err)
+{
+    int rc;
+    ch_agent *a = calloc(1, sizeof *a);
+    if (!a)
+        return sq_errf(err, -ENOMEM, "out of memory");
+    a->wpid = -1;
+    a->wfd = -1;
+    if (run_dir && (rc = sq_rundir_open(run_dir, &a->rd, err)))
+        goto fail;
+    if ((rc = ch_journal_create(state_dir, a->rd ? sq_rundir_path(a->rd) : NULL, &a->journal,
+                                err)))
+        goto fail;
+    if (watchdog && (rc = ch_watchdog_start(a->journal, &a->wpid, &a->wfd, err)))
+        goto fail;
+    *out = a;
+    return 0;
+fail:
+    ch_agent_free(a);
+    return rc;
+}
+
+/* Appends an event for f to events.jsonl (when there is a run directory);
+ * takes the reference to extra. */
+static void emit(ch_agent *a, const char *type, const json_t *fault, json_t *extra)
+{
+    if (a->rd && fault) {
+        sq_err err;
+        json_t *ev = ch_event_new(type, fault, extra);
+        if (!ev || sq_rundir_append(a->rd, "events.jsonl", ev, &err))
+            sq_warn("events.jsonl: %s", ev ? err.msg : "out of memory");
+        json_decref(ev);
+    }
+    json_decref(extra);
+}
+
+/* Reverts every op of f, newest first; the first error wins. */
+static int revert_ops(const ch_fault *f, sq_err *err)
+{
+    int first = 0;
+    for (size_t i = json_array_size(f->ops); i-- > 0;) {
+        sq_err one;
+        int rc = ch_op_revert(json_array_get(f->ops, i), &one);
+        if (rc && !first) {
+            first = rc;
+            if (err)
+                *err = one;
+        }
+    }
+    return first;
+}
+
+/* Journals, applies and records f. */
+int ch_agent_apply(ch_agent *a, ch_fault *f, sq_err *err)
+{
+    int64_t t0 = sq_mono_ns(), utc0 = sq_utc_ns();
+    int rc = ch_journal_fault(a->journal, f, &f->seq, err);
+    if (rc)
+        return rc;
+    a->pending++;
+    for (size_t i = 0; i < json_array_size(f->ops); i++) {
+        if ((rc = ch_op_apply(json_array_get(f->ops, i), err))) {
+            sq_err rerr;
+            if (revert_ops(f, &rerr) == 0 &&
+                ch_journal_mark(a->journal, f->seq, "reverted", &rerr) == 0) {
+                f->reverted = 1;
+                a->pending--;
+            }
+            return rc;
+        }
+    }
+    f->applied = 1;
+    f->apply_ns = sq_mono_ns() - t0;
+    sq_err merr;
+    if (ch_journal_mark(a->journal, f->seq, "applied", &merr))
+        sq_warn("%s", merr.msg);
+    json_t *fj = ch_fault_json(f);
+    emit(a, "fault_applied", fj,
+         json_pack("{s:I, s:I}", "scheduled_utc_ns", (json_int_t)utc0, "apply_ns",
+                   (json_int_t)f->apply_ns));
+    json_decref(fj);
+    return 0;
+}
+
+/* Kills reappearing matches of a kill fault and records them. */
+int ch_agent_rekill(ch_agent *a, ch_fault *f, sq_err *err)
+{
+    json_t *killed = NULL;
+    int n = ch_fault_rekill(f, &killed, err);
+    if (n > 0) {
+        json_t *fj = ch_fault_json(f);
+        json_object_set(fj, "ops", killed);
+        emit(a, "fault_applied", fj, json_pack("{s:b}", "repeat", 1));
+        json_decref(fj);
+    }
+    json_decref(killed);
+    return n;
+}
+
+/* Reverts, verifies, journals and records f. */
+int ch_agent_revert(ch_agent *a, ch_fault *f, const char *by, sq_err *err)
+{
+    if (!f->seq || f->reverted)
+        return 0;
+    int64_t t0 = sq_mono_ns();
+    int rc = revert_ops(f, err);
+    if (rc)
+        return rc;
+    f->revert_ns = sq_mono_ns() - t0;
+    f->reverted = 1;
+    a->pending--;
+    sq_err merr;
+    if (ch_journal_mark(a->journal, f->seq, "reverted", &merr))
+        sq_warn("%s", merr.msg);
+    /* A one-shot kill has nothing to revert and no window to close. */
+    if (f->applied && (f->spec.kind != CH_KILL || f->spec.ttl_ns > 0)) {
+        json_t *fj = ch_fault_json(f);
+        emit(a, "fault_reverted", fj,
+             json_pack("{s:s, s:I}", "by", by, "revert_ns", (json_int_t)f->revert_ns));
+        json_decref(fj);
+    }
+    return 0;
+}
+
+/* How long the last apply of f took, in ns (journal sync included). */
+int64_t ch_fault_apply_ns(const ch_fault *f)
+{
+    return f->apply_ns;
+}
+
+/* How long the last revert of f took, in ns (verification included). */
+int64_t ch_fault_revert_ns(const ch_fault *f)
+{
+    return f->revert_ns;
+}
+
+/* The agent's journal path; owned by the agent. */
+const char *ch_agent_journal_path(const ch_agent *a)
+{
+    return ch_journal_path(a->journal);
+}
+
+/* Closes the journal (removed when nothing is pending), ends the watchdog
+ * by closing its pipe, and reaps it. */
+void ch_agent_free(ch_agent *a)
+{
+    if (!a)
+        return;
+    ch_journal_close(a->journal, a->pending == 0);
+    if (a->wfd >= 0)
+        close(a->wfd);
+    if (a->wpid > 0)
+        while (waitpid(a->wpid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    sq_rundir_free(a->rd);
+    free(a);
+}

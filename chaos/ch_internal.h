@@ -1,0 +1,126 @@
+/* ch_internal.h — private declarations shared by the files of chaos/. Not
+ * included by anything outside chaos/ (tests/unit/chaos may, to test the
+ * pieces). */
+#ifndef CH_INTERNAL_H
+#define CH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "chaos/chaos.h"
+
+/* The chains squall owns and where they are jumped to from. */
+#define CH_CHAIN_IN "SQUALL-IN"
+#define CH_CHAIN_OUT "SQUALL-OUT"
+#define CH_JUMP_COMMENT "squall"
+
+struct ch_fault {
+    ch_spec spec;
+    char id[64];
+    json_t *ops;          /* array of op objects */
+    json_t *seen;         /* kill --for: object "pid:start" -> true */
+    void *regex;          /* compiled --cmdline (regex_t *), or NULL */
+    /* Set by the agent (agent.c). */
+    int seq;              /* journal entry, 0 = not journaled */
+    int applied, reverted;
+    int64_t apply_ns, revert_ns;
+};
+
+/* ---- exec.c: programs run with an argv, never a shell --------------------------------- */
+
+/* Runs argv (argv[0] is looked up in /usr/sbin, /sbin, /usr/bin, /bin) inside
+ * the named network namespace (setns in the child before exec; NULL = the
+ * current one), feeding `input` (may be NULL) on stdin and collecting stdout
+ * and stderr together into *output (malloc'd, NUL-terminated, owned by the
+ * caller; pass NULL to discard). *status receives the exit status (or 128 +
+ * signal). Returns 0 when the program ran, or a negative errno when it could
+ * not be started (err set). */
+int ch_exec(const char *const *argv, const char *netns, const char *input, char **output,
+            int *status, sq_err *err);
+
+/* Finds program name in the usual sbin/bin directories; 0 and the path in
+ * buf, or -ENOENT. */
+int ch_find_program(const char *name, char *buf, size_t len);
+
+/* ---- netns.c ------------------------------------------------------------------------ */
+
+/* Checks that the name is a usable namespace name (no '/', not '.'/'..'). */
+int ch_netns_name_ok(const char *name, sq_err *err);
+
+/* Moves the calling thread into /run/netns/NAME (nothing when name is NULL).
+ * *saved receives a descriptor of the namespace to come back to (-1 when
+ * nothing was done). Returns 0, -ENOENT (no such namespace), -EPERM. */
+int ch_netns_enter(const char *name, int *saved, sq_err *err);
+
+/* Returns the calling thread to the saved namespace and closes it. */
+void ch_netns_leave(int saved);
+
+/* ---- per-kind planners and op handlers -------------------------------------------- */
+
+int ch_ipt_plan(ch_fault *f, sq_err *err);
+int ch_ipt_apply(const json_t *op, sq_err *err);
+int ch_ipt_revert(const json_t *op, sq_err *err);
+int ch_ipt_check(const json_t *op, int *active, sq_err *err);
+void ch_ipt_describe(const json_t *op, FILE *out);
+
+/* Builds the iptables argument list (without the chain) for one rule of a
+ * fault: used by the planner and by unit tests. Tokens never hold spaces. */
+int ch_ipt_rules(const ch_spec *spec, const char *id, json_t *rules, sq_err *err);
+
+int ch_link_plan(ch_fault *f, sq_err *err);
+int ch_link_apply(const json_t *op, sq_err *err);
+int ch_link_revert(const json_t *op, sq_err *err);
+int ch_link_check(const json_t *op, int *active, sq_err *err);
+void ch_link_describe(const json_t *op, FILE *out);
+
+/* squall's own qdisc handle, "5157:" (major 0x5157, minor 0). */
+#define CH_QDISC_HANDLE 0x51570000u
+
+int ch_tc_plan(ch_fault *f, sq_err *err);
+int ch_tc_apply(const json_t *op, sq_err *err);
+int ch_tc_revert(const json_t *op, sq_err *err);
+int ch_tc_check(const json_t *op, int *active, sq_err *err);
+void ch_tc_describe(const json_t *op, FILE *out);
+
+int ch_proc_plan(ch_fault *f, sq_err *err);
+int ch_proc_apply(const json_t *op, sq_err *err);
+int ch_proc_revert(const json_t *op, sq_err *err);
+int ch_proc_check(const json_t *op, int *active, sq_err *err);
+void ch_proc_describe(const json_t *op, FILE *out);
+void ch_proc_free_regex(ch_fault *f);
+
+/* ---- protect.c ---------------------------------------------------------------------- */
+
+/* Name of the interface carrying a default route (IPv4 or IPv6) in the
+ * current network namespace into buf; 0, or -ENOENT when there is none. */
+int ch_default_route_dev(char *buf, size_t len);
+
+/* Refuses a CIDR inside loopback (127.0.0.0/8) unless force. */
+int ch_protect_cidr(const char *flag, const char *cidr, int force, sq_err *err);
+
+/* Parses "A.B.C.D" or "A.B.C.D/N" (IPv4); 0 or -EINVAL naming flag. */
+int ch_parse_cidr(const char *flag, const char *s, sq_err *err);
+
+/* ---- proc.c ------------------------------------------------------------------------- */
+
+/* Reads /proc/PID/comm into buf (newline stripped). 0 or -ESRCH. */
+int ch_proc_comm(pid_t pid, char *buf, size_t len);
+
+/* Reads /proc/PID/cmdline with NULs turned into spaces. 0 or -ESRCH. */
+int ch_proc_cmdline(pid_t pid, char *buf, size_t len);
+
+/* Reads the state letter (R, S, T, Z, ...) of pid; 0 or -ESRCH. */
+int ch_proc_state(pid_t pid, char *state);
+
+/* Parses the start time (field 22) out of the text of /proc/PID/stat;
+ * the comm field may hold spaces and parentheses. 0 or -EINVAL. */
+int ch_parse_stat_start(const char *stat, unsigned long long *start, char *state);
+
+/* Random integer in [0, n) from getrandom(). */
+uint64_t ch_random_below(uint64_t n);
+
+#endif
