@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 
 #define CMD "load"
 #define MAX_HEADERS 64
+#define MAX_RATE 10e6 /* req/s; far above what one machine sends */
 #define MAX_SLOS 64
 
 static const char usage[] =
@@ -153,6 +155,8 @@ static int parse_phase(const char *spec, lg_phase *p)
     if (from.relative_to_peak || to.relative_to_peak)
         return cli_usage_error(CMD, "--phase: '%s': a rate relative to the peak needs --traffic",
                                spec);
+    if (from.value > MAX_RATE || to.value > MAX_RATE)
+        return cli_usage_error(CMD, "--phase: '%s': the rate is above %.0f req/s", spec, MAX_RATE);
     p->rate_from = from.value;
     p->rate_to = to.value;
     return 0;
@@ -206,6 +210,11 @@ static int check_header(const char *h)
                                    h);
     if (strpbrk(h, "\r\n"))
         return cli_usage_error(CMD, "--header: '%s' contains a line break", h);
+    static const char *const framing[] = {"Content-Length", "Transfer-Encoding"};
+    for (size_t i = 0; i < sizeof framing / sizeof framing[0]; i++)
+        if ((size_t)(colon - h) == strlen(framing[i]) && strncasecmp(h, framing[i], strlen(framing[i])) == 0)
+            return cli_usage_error(CMD, "--header: squall sets %s itself from the body; remove it",
+                                   framing[i]);
     return 0;
 }
 
@@ -384,6 +393,10 @@ static int resolve_model(load_opts *o)
             return cli_usage_error(CMD, "--rate: '%s' is relative to a traffic file's peak; "
                                         "it needs --traffic FILE",
                                    o->rate);
+        if (from.value > MAX_RATE || to.value > MAX_RATE)
+            return cli_usage_error(CMD, "--rate: '%s' is above %.0f req/s, more than one "
+                                        "machine can send; shard the load instead",
+                                   o->rate, MAX_RATE);
         if (o->ramp_ns >= duration)
             return cli_usage_error(CMD, "--ramp: must be shorter than --duration");
         if (o->ramp_ns > 0) {
@@ -558,7 +571,7 @@ int cmd_load(int argc, char **argv)
     if (o.cfg.body && strcmp(o.cfg.method, "GET") == 0)
         o.cfg.method = "POST";
 
-    char run_id[64], out_dir[4096];
+    char run_id[80], out_dir[4096];
     sq_err err;
     if (o.tag) {
         if (sq_run_id_validate(o.tag, &err)) {
@@ -602,9 +615,10 @@ int cmd_load(int argc, char **argv)
     o.cfg.stop_fd = stop_signals(&old);
     lg_totals totals;
     rc = lg_run(&o.cfg, rd, &totals, &err);
+    /* SIGINT/SIGTERM stay blocked until exit: the run directory is written in
+     * full even if a second Ctrl-C comes while the report is being built */
     if (o.cfg.stop_fd >= 0)
         close(o.cfg.stop_fd);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc) {
         fprintf(stderr, "squall load: %s\n", err.msg);
         rc = rc == -EINVAL ? SQ_EXIT_USAGE : SQ_EXIT_RUNTIME;

@@ -19,6 +19,8 @@ int lg_agg_init(lg_agg *a, unsigned n_workers, int digits, sq_err *err)
     for (int i = 0; i < LG_RING; i++)
         if (!(a->ring[i] = lg_stats_new(digits)))
             return sq_errf(err, -ENOMEM, "out of memory");
+    if (!(a->spare = lg_stats_new(digits)))
+        return sq_errf(err, -ENOMEM, "out of memory");
     a->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (a->wake_fd < 0)
         return sq_errf(err, -errno, "eventfd: %s", strerror(errno));
@@ -30,6 +32,7 @@ void lg_agg_destroy(lg_agg *a)
 {
     for (int i = 0; i < LG_RING; i++)
         lg_stats_free(a->ring[i]);
+    lg_stats_free(a->spare);
     if (a->wake_fd >= 0)
         close(a->wake_fd);
     pthread_mutex_destroy(&a->mu);
@@ -47,22 +50,30 @@ static void wake(lg_agg *a)
     }
 }
 
-/* Merges one worker's interval into the ring. */
-void lg_agg_deliver(lg_agg *a, unsigned id, uint64_t interval, const lg_stats *s)
+/* Merges interval `interval` of worker id into the ring; called locked. */
+static void merge_locked(lg_agg *a, unsigned id, uint64_t interval, const lg_stats *s)
 {
-    pthread_mutex_lock(&a->mu);
     while (interval >= a->ring_base + LG_RING)
         pthread_cond_wait(&a->cv, &a->mu);
     lg_stats_merge(a->ring[interval % LG_RING], s);
     a->delivered[id] = interval + 1;
+}
+
+/* Merges one worker's interval into the ring. */
+void lg_agg_deliver(lg_agg *a, unsigned id, uint64_t interval, const lg_stats *s)
+{
+    pthread_mutex_lock(&a->mu);
+    merge_locked(a, id, interval, s);
     pthread_mutex_unlock(&a->mu);
     wake(a);
 }
 
-/* Marks a worker finished. */
-void lg_agg_finish(lg_agg *a, unsigned id, int64_t now, uint64_t unsent)
+/* Delivers a worker's last interval and marks it finished, atomically. */
+void lg_agg_finish(lg_agg *a, unsigned id, uint64_t interval, const lg_stats *s, int64_t now,
+                   uint64_t unsent)
 {
     pthread_mutex_lock(&a->mu);
+    merge_locked(a, id, interval, s);
     a->done[id] = 1;
     a->finished_at[id] = now;
     a->unsent[id] = unsent;
@@ -70,7 +81,7 @@ void lg_agg_finish(lg_agg *a, unsigned id, int64_t now, uint64_t unsent)
     wake(a);
 }
 
-/* Hands every complete interval to take, in order. */
+/* Hands every complete interval to take, in order, outside the lock. */
 int lg_agg_drain(lg_agg *a, int final,
                  int (*take)(uint64_t interval, lg_stats *s, int last, void *ctx), void *ctx)
 {
@@ -87,16 +98,22 @@ int lg_agg_drain(lg_agg *a, int final,
         if (!a->done[w] && a->delivered[w] < limit)
             limit = a->delivered[w];
     }
-    if (limit == UINT64_MAX || final)
+    if (final)
         limit = most;
+    else if (limit == UINT64_MAX)
+        limit = 0; /* everyone finished: the rest is the final drain's */
     while (a->ring_base < limit && rc == 0) {
         uint64_t i = a->ring_base;
         lg_stats *s = a->ring[i % LG_RING];
+        a->ring[i % LG_RING] = a->spare; /* the slot is free for interval i + LG_RING */
+        a->ring_base++;
+        pthread_cond_broadcast(&a->cv);
+        pthread_mutex_unlock(&a->mu);
         rc = take(i, s, final && i + 1 == limit, ctx);
         lg_stats_reset(s);
-        a->ring_base++;
+        pthread_mutex_lock(&a->mu);
+        a->spare = s;
     }
-    pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
     return rc;
 }

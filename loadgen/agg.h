@@ -19,6 +19,7 @@ typedef struct lg_agg {
     pthread_cond_t cv;
     unsigned n_workers;
     lg_stats *ring[LG_RING]; /* interval i lives in ring[i % LG_RING] */
+    lg_stats *spare;         /* swapped with a ring slot while the writer takes it */
     uint64_t ring_base;      /* oldest interval not yet taken */
     uint64_t delivered[LG_MAX_WORKERS]; /* next interval each worker will deliver */
     int done[LG_MAX_WORKERS];
@@ -38,13 +39,17 @@ void lg_agg_destroy(lg_agg *a);
  * LG_RING intervals behind). Intervals must be delivered in order. */
 void lg_agg_deliver(lg_agg *a, unsigned id, uint64_t interval, const lg_stats *s);
 
-/* Worker `id` has delivered its last interval. */
-void lg_agg_finish(lg_agg *a, unsigned id, int64_t now, uint64_t unsent);
+/* Worker `id` delivers its last (possibly partial) interval and finishes,
+ * in one step, so the writer never mistakes it for a full interval. */
+void lg_agg_finish(lg_agg *a, unsigned id, uint64_t interval, const lg_stats *s, int64_t now,
+                   uint64_t unsent);
 
 /* Calls take(i, stats, last, ctx) for each interval every unfinished worker
- * has delivered, in order (with `final`, every delivered interval; `last`
- * marks the final one), then resets it. Stops at and returns take's first
- * non-zero result. take runs with the aggregator locked. */
+ * has delivered, in order, then resets it. Without `final`, intervals are
+ * taken only while some worker still runs (the last ones wait for the final
+ * drain); with `final`, every delivered interval is taken and `last` marks
+ * the final one. Stops at and returns take's first non-zero result. take
+ * runs without the lock held (only the writer thread drains). */
 int lg_agg_drain(lg_agg *a, int final,
                  int (*take)(uint64_t interval, lg_stats *s, int last, void *ctx), void *ctx);
 

@@ -103,7 +103,8 @@ static int write_interval(uint64_t i, lg_stats *s, int last, void *ctx)
     int rc = sq_rundir_append(st->rd, "series.jsonl", line, err);
     json_decref(line);
     lg_stats_merge(st->total, s);
-    lg_progress_interval(&st->progress, (double)end / 1e9, intended, s, st->total);
+    lg_progress_interval(&st->progress, (double)end / 1e9, (double)intended / dur,
+                         (double)s->sent / dur, s, st->total);
     if (st->metrics)
         lg_metrics_update(st->metrics, st->total, (double)intended / dur, (double)s->sent / dur);
     return rc;
@@ -134,6 +135,9 @@ static int check_config(const lg_config *cfg, sq_err *err)
         return sq_errf(err, -EINVAL, "the closed model needs a positive duration");
     if (!cfg->run_id || sq_run_id_validate(cfg->run_id, err))
         return -EINVAL;
+    if (cfg->http2 && cfg->engine == LG_ENGINE_NATIVE)
+        return sq_errf(err, -EINVAL, "--engine native speaks HTTP/1.1 only; drop --http2 or "
+                                     "use --engine curl");
     if (cfg->http2 && strncmp(cfg->url, "http://", 7) == 0 &&
         curl_version_info(CURLVERSION_NOW)->version_num < 0x080000)
         return sq_errf(err, -EINVAL,
@@ -256,11 +260,13 @@ int lg_run(const lg_config *cfg, sq_rundir *rd, lg_totals *totals, sq_err *err)
     }
     for (unsigned i = 0; i < threads; i++) {
         unsigned conns = (cfg->connections + threads - 1 - i) / threads;
-        unsigned slots = cfg->http2 ? conns * H2_STREAMS_PER_CONNECTION : conns;
+        /* open model over HTTP/2: each connection carries up to 100 streams;
+         * closed model: N connections means N users, however multiplexed */
+        unsigned slots = cfg->http2 && cfg->open_model ? conns * H2_STREAMS_PER_CONNECTION : conns;
         if ((rc = lg_worker_new(sh, i, slots, &st->workers[i], err)) < 0)
             goto out;
     }
-    if (cfg->metrics_listen && (rc = lg_metrics_start(cfg->metrics_listen, &st->metrics, err)) < 0)
+    if (cfg->metrics_listen && (rc = lg_metrics_start(cfg->metrics_listen, cfg->hist_digits, &st->metrics, err)) < 0)
         goto out;
     lg_progress_init(&st->progress, cfg->progress,
                      cfg->open_model ? (double)lg_schedule_duration(&cfg->schedule) / 1e9
@@ -287,6 +293,11 @@ int lg_run(const lg_config *cfg, sq_rundir *rd, lg_totals *totals, sq_err *err)
     for (unsigned i = 0; i < st->started; i++)
         if (sh->agg.finished_at[i] > st->end_ns)
             st->end_ns = sh->agg.finished_at[i];
+    /* a run that was not stopped lasts at least its schedule, even when the
+     * last response came back before the schedule's end */
+    if (cfg->open_model && !atomic_load(&sh->stop) &&
+        st->end_ns < sh->t0_mono + lg_schedule_duration(&cfg->schedule))
+        st->end_ns = sh->t0_mono + lg_schedule_duration(&cfg->schedule);
     lg_progress_finish(&st->progress);
     if (st->started != threads)
         goto out;

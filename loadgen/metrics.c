@@ -144,7 +144,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 /* Starts the metrics server; see metrics.h. */
-int lg_metrics_start(const char *addr, lg_metrics **out, sq_err *err)
+int lg_metrics_start(const char *addr, int digits, lg_metrics **out, sq_err *err)
 {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -152,7 +152,7 @@ int lg_metrics_start(const char *addr, lg_metrics **out, sq_err *err)
     if (rc)
         return sq_err_prefix(err, rc, "--metrics-listen: ");
     lg_metrics *m = calloc(1, sizeof *m);
-    if (!m || !(m->total = lg_stats_new(SQ_HIST_DEFAULT_DIGITS))) {
+    if (!m || !(m->total = lg_stats_new(digits))) {
         free(m);
         return sq_errf(err, -ENOMEM, "out of memory");
     }

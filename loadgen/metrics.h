@@ -8,9 +8,10 @@
 
 typedef struct lg_metrics lg_metrics;
 
-/* Starts serving on addr ("HOST:PORT"). Caller owns *out (lg_metrics_free).
- * Returns 0 or a negative errno (bad address, port in use) with a message. */
-int lg_metrics_start(const char *addr, lg_metrics **out, sq_err *err);
+/* Starts serving on addr ("HOST:PORT"), keeping histograms of `digits`
+ * (the run's). Caller owns *out (lg_metrics_free). Returns 0 or a negative
+ * errno (bad address, port in use) with a message. */
+int lg_metrics_start(const char *addr, int digits, lg_metrics **out, sq_err *err);
 
 /* Publishes the run totals so far and the latest interval's rates. */
 void lg_metrics_update(lg_metrics *m, const lg_stats *total, double rate_intended,

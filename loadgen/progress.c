@@ -24,8 +24,8 @@ void lg_progress_init(lg_progress *p, int enabled, double total_s)
 }
 
 /* Redraws the line from the latest interval and the running totals. */
-void lg_progress_interval(lg_progress *p, double elapsed_s, uint64_t intended,
-                          const lg_stats *interval, const lg_stats *total)
+void lg_progress_interval(lg_progress *p, double elapsed_s, double rate_intended,
+                          double rate_achieved, const lg_stats *interval, const lg_stats *total)
 {
     if (!p->enabled)
         return;
@@ -33,10 +33,9 @@ void lg_progress_interval(lg_progress *p, double elapsed_s, uint64_t intended,
     uint64_t errors = lg_stats_errors(total);
     uint64_t done = total->completed + errors;
     fprintf(stderr,
-            "\r\033[K[%5.0fs/%.0fs] rate %llu/%llu req/s  p50 %s  p99 %s  errors %llu (%.2f%%)  "
+            "\r\033[K[%5.0fs/%.0fs] rate %.0f/%.0f req/s  p50 %s  p99 %s  errors %llu (%.2f%%)  "
             "late %llu",
-            elapsed_s, p->total_s, (unsigned long long)intended,
-            (unsigned long long)interval->sent,
+            elapsed_s, p->total_s, rate_intended, rate_achieved,
             lg_format_latency_us(sq_hist_percentile(interval->corrected, 50), p50, sizeof p50),
             lg_format_latency_us(sq_hist_percentile(interval->corrected, 99), p99, sizeof p99),
             (unsigned long long)errors, done ? 100.0 * (double)errors / (double)done : 0.0,

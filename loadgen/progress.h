@@ -16,9 +16,10 @@ typedef struct lg_progress {
 /* Sets up the line; enabled = 0 makes every call a no-op. */
 void lg_progress_init(lg_progress *p, int enabled, double total_s);
 
-/* Redraws the line after an interval ending at elapsed_s. */
-void lg_progress_interval(lg_progress *p, double elapsed_s, uint64_t intended,
-                          const lg_stats *interval, const lg_stats *total);
+/* Redraws the line after an interval ending at elapsed_s, with its intended
+ * and achieved rates in req/s. */
+void lg_progress_interval(lg_progress *p, double elapsed_s, double rate_intended,
+                          double rate_achieved, const lg_stats *interval, const lg_stats *total);
 
 /* Ends the line (newline) if one was drawn. */
 void lg_progress_finish(lg_progress *p);

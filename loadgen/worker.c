@@ -109,6 +109,7 @@ static void dispatch_open(lg_worker *w)
         w->next_k += w->sh->n_workers;
         w->next_abs = -1;
         now = sq_mono_ns();
+        roll_intervals(w, now);
     }
     maybe_finish(w);
 }
@@ -241,17 +242,15 @@ static void count_unsent(lg_worker *w)
 {
     if (!w->cfg->open_model || w->sending_done)
         return;
-    int64_t now_rel = sq_mono_ns() - w->sh->t0_mono;
-    int64_t t;
-    if (w->next_abs >= 0)
-        t = w->next_abs - w->sh->t0_mono;
-    else if (lg_schedule_time(&w->cfg->schedule, w->next_k, &t))
-        return;
-    while (t < now_rel) {
-        w->unsent++;
-        w->next_k += w->sh->n_workers;
-        if (lg_schedule_time(&w->cfg->schedule, w->next_k, &t))
-            break;
+    /* this worker's requests are k = next_k, next_k + n, ...; those with
+     * k < due were due by now */
+    uint64_t due = lg_schedule_count_before(&w->cfg->schedule, sq_mono_ns() - w->sh->t0_mono);
+    uint64_t n = w->sh->n_workers;
+    if (due > w->next_k) {
+        uint64_t missed = (due - w->next_k + n - 1) / n;
+        w->unsent += missed;
+        w->next_k += missed * n;
+        w->next_abs = -1;
     }
 }
 
@@ -396,9 +395,8 @@ void *lg_worker_main(void *arg)
         ev_run(w->loop, 0);
     int64_t now = sq_mono_ns();
     roll_intervals(w, now);
-    lg_agg_deliver(&w->sh->agg, w->id, w->cur_interval, w->cur);
+    lg_agg_finish(&w->sh->agg, w->id, w->cur_interval, w->cur, now, w->unsent);
     lg_stats_reset(w->cur);
-    lg_agg_finish(&w->sh->agg, w->id, now, w->unsent);
     return NULL;
 }
 

@@ -156,16 +156,19 @@ static int curl_setup(lg_worker *w, lg_xfer *x, sq_err *err)
     if (!e)
         return sq_errf(err, -ENOMEM, "cannot create a curl handle");
     x->easy = e;
-    for (size_t i = 0; i < cfg->n_headers; i++)
-        x->headers = curl_slist_append(x->headers, cfg->headers[i]);
     char line[256];
     snprintf(line, sizeof line, "%s: %s", cfg->tag_header, cfg->run_id);
-    x->headers = curl_slist_append(x->headers, line);
-    if (cfg->body)
-        x->headers = curl_slist_append(x->headers, "Expect:"); /* no 100-continue round trip */
-    x->headers = curl_slist_append(x->headers, LG_TRACEPARENT_LINE);
-    if (!x->headers)
-        return sq_errf(err, -ENOMEM, "out of memory building request headers");
+    const char *extra[] = {line, cfg->body ? "Expect:" : NULL /* no 100-continue round trip */,
+                           LG_TRACEPARENT_LINE};
+    for (size_t i = 0; i < cfg->n_headers + 3; i++) {
+        const char *h = i < cfg->n_headers ? cfg->headers[i] : extra[i - cfg->n_headers];
+        if (!h)
+            continue;
+        struct curl_slist *grown = curl_slist_append(x->headers, h);
+        if (!grown)
+            return sq_errf(err, -ENOMEM, "out of memory building request headers");
+        x->headers = grown; /* on failure the list so far stays in x for teardown */
+    }
     struct curl_slist *last = x->headers;
     while (last->next)
         last = last->next;

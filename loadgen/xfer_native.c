@@ -1,6 +1,6 @@
 /* xfer_native.c — squall's own HTTP/1.1 transport for plain http://:
  * one keep-alive connection per slot, the request head built once per slot
- * (only the traceparent digits change per request), one writev() to send, one
+ * (only the traceparent digits change per request), one sendmsg() to send, one
  * read() to receive in the common case, and the streaming response parser of
  * h1parse.c. It exists because libcurl spends ~100k instructions per request
  * on formatting, URL parsing and header storage; this path spends a few
@@ -124,11 +124,27 @@ static void conn_open(lg_conn *c)
     conn_watch(c, EV_WRITE);
 }
 
+/* Whether a method may be sent twice without changing more than once
+ * (RFC 9110 9.2.2). */
+static int idempotent(const char *method)
+{
+    static const char *const ok[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strcmp(method, ok[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* Retries the request once on a fresh connection: a kept-alive connection
- * that the server closed while idle fails before any response byte. */
+ * that the server closed while idle fails before any response byte. Once the
+ * whole request went out, only idempotent methods are retried: the server
+ * may have acted on a POST before the connection broke. */
 static int conn_retry(lg_conn *c)
 {
+    const lg_worker *w = c->w;
     if (!c->reused || c->retried || c->got_bytes)
+        return 0;
+    if (c->written >= w->request_len + w->cfg->body_len && !idempotent(w->cfg->method))
         return 0;
     c->retried = 1;
     conn_close(c);
@@ -156,7 +172,8 @@ static void conn_write(lg_conn *c)
             iov[n].iov_base = (char *)cfg->body + off;
             iov[n++].iov_len = cfg->body_len - off;
         }
-        ssize_t r = writev(c->fd, iov, n);
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t r = sendmsg(c->fd, &mh, MSG_NOSIGNAL); /* EPIPE, never SIGPIPE */
         if (r < 0) {
             if (errno == EINTR)
                 continue;

@@ -26,6 +26,8 @@ check_eq "schema" "$(json "$run/summary.json" "d['schema']")" "squall.summary/1"
 check_eq "run id is the tag" "$(json "$run/summary.json" "d['run_id']")" "it-open"
 check_eq "verdict none without objectives" "$(json "$run/summary.json" "d['verdict']")" "none"
 check_eq "intended rate" "$(json "$run/summary.json" "round(d['rate']['intended_rps'])")" 200
+check "duration is the run's, not rounded up to a whole interval" \
+  python3 -c "import json,sys; sys.exit(0 if 2.0 <= json.load(open('$run/summary.json'))['duration_s'] < 2.5 else 1)"
 check_eq "server saw exactly the requests sent" \
   "$(curl -s "$base/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')" 400
 check_eq "series intervals sum to sent" \
@@ -118,6 +120,12 @@ bad "--tag" "$base/" --rate 10 --tag "bad tag!"
 bad "--connections" "$base/" --connections 0
 bad "--phase" "$base/" --phase "warmup=10s"
 bad "already holds a run" "$base/" --rate 10 -o "$WORK/open"
+bad "more than one machine" "$base/" --rate 1e12
+bad "sets Content-Length itself" "$base/" --rate 10 --body x -H "Content-Length: 5"
+bad "HTTP/1.1 only" "$base/" --rate 10 --http2 --engine native
+tag64=$(printf 'a%.0s' $(seq 64))
+sq_load "$base/t" --rate 10 --duration 200ms --tag "$tag64" -q -o "$WORK/tag64"
+check_eq "a 64-character tag is kept whole" "$(json "$WORK/tag64/run.json" "len(d['run_id'])")" 64
 "$SQUALL" load --help > "$WORK/help.out"
 check_eq "--help exits 0" "$?" 0
 check "--help prints usage on stdout" grep -q "usage: squall load" "$WORK/help.out"
@@ -166,6 +174,8 @@ check_eq "intended = sent + never sent" \
   "$(json "$run/summary.json" "d['requests']['intended'] == d['requests']['sent'] + d['requests']['unsent']")" True
 check_eq "stopped early" "$(json "$run/summary.json" "d['requests']['sent'] < 2000")" True
 check "abort event recorded" grep -q '"type":"abort"' "$run/events.jsonl"
+check "the last series line carries the exact never-sent count" \
+  python3 -c "import json,sys; l=[json.loads(x) for x in open('$run/series.jsonl')][-1]; sys.exit(0 if 'unsent' in l and l['dur_s'] < 1.0 else 1)"
 check "series readable" python3 -c "import json; [json.loads(l) for l in open('$run/series.jsonl')]"
 
 # --- coordinated omission: a 1 s stall shows in corrected p99, not uncorrected ---------

@@ -39,4 +39,18 @@ check "truncation message" grep -q "short of Content-Length" "$WORK/headonly/eve
 load /keep keep --method POST --body 'x=1'
 check_eq "POST with a body" "$(status keep 200)" 40
 
+# a server that dies after reading a request: a POST must not be sent twice
+# (it may have been acted on), a GET is retried once on a new connection
+once_count() { curl -s "$base/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["once"])'; }
+before=$(once_count)
+"$SQUALL" load "$base/once" --engine native --method POST --body x=1 --rate 20 --duration 1s \
+  --connections 1 --threads 1 -q -o "$WORK/once-post"
+check_eq "POST: the server saw each request once" "$(( $(once_count) - before ))" \
+  "$(json "$WORK/once-post/summary.json" "d['requests']['sent']")"
+check "POST: the broken ones are errors" python3 -c "import json,sys; sys.exit(0 if json.load(open('$WORK/once-post/summary.json'))['requests']['by_error'].get('reset', 0) > 0 else 1)"
+"$SQUALL" load "$base/once" --engine native --rate 20 --duration 1s --connections 1 --threads 1 \
+  -q -o "$WORK/once-get"
+check_eq "GET: retried on a new connection, all answered" \
+  "$(json "$WORK/once-get/summary.json" "d['requests']['completed']")" 20
+
 finish

@@ -41,6 +41,16 @@ static void deliver(lg_agg *a, unsigned id, uint64_t interval, uint64_t sent)
     lg_stats_free(s);
 }
 
+/* Worker id delivers its last interval (`sent` requests) and finishes. */
+static void finish(lg_agg *a, unsigned id, uint64_t interval, uint64_t sent, int64_t now,
+                   uint64_t unsent)
+{
+    lg_stats *s = lg_stats_new(2);
+    s->sent = sent;
+    lg_agg_finish(a, id, interval, s, now, unsent);
+    lg_stats_free(s);
+}
+
 static void test_waits_for_every_worker(void **state)
 {
     (void)state;
@@ -75,15 +85,23 @@ static void test_finished_worker_does_not_block(void **state)
     taken t = {0};
     assert_int_equal(lg_agg_init(&a, 2, 2, NULL), 0);
     deliver(&a, 0, 0, 1);
-    lg_agg_finish(&a, 0, 123, 4);
+    finish(&a, 0, 1, 1, 123, 4);
     for (uint64_t i = 0; i < 4; i++)
         deliver(&a, 1, i, 2);
     assert_int_equal(lg_agg_drain(&a, 0, take, &t), 0);
     assert_int_equal(t.n, 4);
     assert_int_equal(t.sent[0], 3);
+    assert_int_equal(t.sent[1], 3);
     assert_int_equal(t.sent[3], 2);
-    lg_agg_finish(&a, 1, 456, 0);
+    finish(&a, 1, 4, 2, 456, 0);
     assert_true(lg_agg_all_done(&a, 2));
+    /* once everyone has finished, only the final drain takes the rest */
+    assert_int_equal(lg_agg_drain(&a, 0, take, &t), 0);
+    assert_int_equal(t.n, 4);
+    assert_int_equal(lg_agg_drain(&a, 1, take, &t), 0);
+    assert_int_equal(t.n, 5);
+    assert_int_equal(t.interval[4], 4);
+    assert_int_equal(t.last[4], 1);
     assert_int_equal(a.unsent[0], 4);
     assert_int_equal(a.finished_at[1], 456);
     lg_agg_destroy(&a);
@@ -96,8 +114,9 @@ static void test_final_drain_marks_the_last_interval(void **state)
     taken t = {0};
     assert_int_equal(lg_agg_init(&a, 1, 2, NULL), 0);
     deliver(&a, 0, 0, 1);
-    deliver(&a, 0, 1, 1);
-    lg_agg_finish(&a, 0, 1, 0);
+    finish(&a, 0, 1, 1, 1, 0);
+    assert_int_equal(lg_agg_drain(&a, 0, take, &t), 0);
+    assert_int_equal(t.n, 0); /* the last interval waits for the final drain */
     assert_int_equal(lg_agg_drain(&a, 1, take, &t), 0);
     assert_int_equal(t.n, 2);
     assert_int_equal(t.last[0], 0);
