@@ -59,6 +59,9 @@ static const char usage[] =
     "      --tag-header NAME  header that carries the run id (default X-Squall-Run)\n"
     "  -o, --out DIR          run directory (default runs/<run-id>)\n"
     "      --interval D       series interval (default 1s)\n"
+    "      --shard I/N        open model: send shard I of N of the schedule (request k\n"
+    "                         when k %% N == I-1), for one load spread over N machines;\n"
+    "                         merge the run directories with `squall report merge`\n"
     "      --metrics-listen A serve Prometheus metrics on HOST:PORT while running\n"
     "      --slo EXPR         objective, e.g. 'p(99) < 300ms' (repeatable; docs/slo.md)\n"
     "      --junit FILE       also write JUnit XML for CI\n"
@@ -70,7 +73,7 @@ static const char usage[] =
 
 enum {
     OPT_PHASE = 256, OPT_RAMP, OPT_BODY, OPT_BODY_FILE, OPT_TIMEOUT, OPT_HTTP2, OPT_CACERT,
-    OPT_CERT, OPT_KEY, OPT_TAG, OPT_TAG_HEADER, OPT_INTERVAL, OPT_METRICS, OPT_SLO, OPT_JUNIT, OPT_ENGINE,
+    OPT_CERT, OPT_KEY, OPT_TAG, OPT_TAG_HEADER, OPT_INTERVAL, OPT_METRICS, OPT_SLO, OPT_JUNIT, OPT_ENGINE, OPT_SHARD,
 };
 
 static const struct option long_opts[] = {
@@ -98,6 +101,7 @@ static const struct option long_opts[] = {
     {"slo", required_argument, NULL, OPT_SLO},
     {"junit", required_argument, NULL, OPT_JUNIT},
     {"engine", required_argument, NULL, OPT_ENGINE},
+    {"shard", required_argument, NULL, OPT_SHARD},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -323,6 +327,18 @@ static int parse_args(int argc, char **argv, load_opts *o)
         case OPT_METRICS:
             cfg->metrics_listen = optarg;
             break;
+        case OPT_SHARD: {
+            unsigned si, sn;
+            char tail;
+            if (sscanf(optarg, "%u/%u%c", &si, &sn, &tail) != 2 || sn < 1 || sn > 10000 ||
+                si < 1 || si > sn || strspn(optarg, "0123456789/") != strlen(optarg))
+                return cli_usage_error(CMD, "--shard: '%s' is not a shard (expected I/N with "
+                                            "1 <= I <= N <= 10000, e.g. 2/4)",
+                                       optarg);
+            cfg->shard_index = si - 1;
+            cfg->shard_count = sn;
+            break;
+        }
         case OPT_ENGINE:
             if (strcmp(optarg, "auto") == 0)
                 cfg->engine = LG_ENGINE_AUTO;
@@ -419,8 +435,9 @@ static int resolve_model(load_opts *o)
     sq_err err;
     if (lg_schedule_init(&cfg->schedule, phases, n, &err))
         return cli_usage_error(CMD, "%s", err.msg);
-    if (lg_schedule_total(&cfg->schedule) == 0)
-        return cli_usage_error(CMD, "the rate and duration give no request at all");
+    if (lg_shard_count(cfg, lg_schedule_total(&cfg->schedule)) == 0)
+        return cli_usage_error(CMD, "the rate and duration give no request at all%s",
+                               cfg->shard_count > 1 ? " for this shard" : "");
     return 0;
 }
 
@@ -446,7 +463,7 @@ static json_t *load_json(const lg_config *cfg)
         }
         json_object_set_new(load, "phases", phases);
         json_object_set_new(load, "intended_requests",
-                            json_integer((json_int_t)lg_schedule_total(&cfg->schedule)));
+                            json_integer((json_int_t)lg_shard_count(cfg, lg_schedule_total(&cfg->schedule))));
         json_object_set_new(load, "duration_s",
                             json_real((double)lg_schedule_duration(&cfg->schedule) / 1e9));
     } else {
@@ -464,10 +481,12 @@ static json_t *load_json(const lg_config *cfg)
 static int write_run_json(sq_rundir *rd, const load_opts *o, sq_err *err)
 {
     const lg_config *cfg = &o->cfg;
+    char shard[32];
+    snprintf(shard, sizeof shard, "%u/%u", cfg->shard_index + 1, cfg->shard_count);
     json_t *run = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:s}", "schema", SQ_RUN_SCHEMA,
                             "run_id", cfg->run_id, "tool", "squall " SQUALL_VERSION,
                             "start_utc_ns", (json_int_t)sq_utc_ns(), "target",
-                            sq_json_text(cfg->url), "load", load_json(cfg), "shard", "1/1");
+                            sq_json_text(cfg->url), "load", load_json(cfg), "shard", shard);
     json_t *slos = json_array();
     if (!run || !slos || json_object_set_new(run, "slos", slos)) {
         json_decref(run);

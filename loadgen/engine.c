@@ -32,6 +32,7 @@ void lg_config_init(lg_config *cfg)
     cfg->hist_digits = SQ_HIST_DEFAULT_DIGITS;
     cfg->tag_header = "X-Squall-Run";
     cfg->stop_fd = -1;
+    cfg->shard_count = 1;
 }
 
 /* Everything lg_run owns while it runs. */
@@ -48,7 +49,14 @@ typedef struct lg_run_state {
     int64_t end_ns; /* mono ns the last worker finished (set after join) */
 } lg_run_state;
 
-/* Planned requests in [a, b) ns from t0, cut at a stop. */
+/* How many of the schedule's first c requests belong to this shard. */
+uint64_t lg_shard_count(const lg_config *cfg, uint64_t c)
+{
+    uint64_t n = cfg->shard_count, s = cfg->shard_index;
+    return c > s ? (c - s - 1) / n + 1 : 0;
+}
+
+/* Planned requests of this shard in [a, b) ns from t0, cut at a stop. */
 static uint64_t intended_between(const lg_run_state *st, int64_t a, int64_t b)
 {
     const lg_config *cfg = st->sh.cfg;
@@ -62,7 +70,8 @@ static uint64_t intended_between(const lg_run_state *st, int64_t a, int64_t b)
         if (a > stop_rel)
             a = stop_rel;
     }
-    return lg_schedule_count_before(&cfg->schedule, b) - lg_schedule_count_before(&cfg->schedule, a);
+    return lg_shard_count(cfg, lg_schedule_count_before(&cfg->schedule, b)) -
+           lg_shard_count(cfg, lg_schedule_count_before(&cfg->schedule, a));
 }
 
 /* lg_agg_drain callback: writes interval i as one series line and adds it
@@ -127,6 +136,9 @@ static int check_config(const lg_config *cfg, sq_err *err)
         return sq_errf(err, -EINVAL, "'%s' is not an http:// or https:// URL", cfg->url);
     if (cfg->threads < 1 || cfg->threads > LG_MAX_WORKERS)
         return sq_errf(err, -EINVAL, "threads must be 1..%d", LG_MAX_WORKERS);
+    if (cfg->shard_count < 1 || cfg->shard_index >= cfg->shard_count)
+        return sq_errf(err, -EINVAL, "shard %u/%u does not exist", cfg->shard_index + 1,
+                       cfg->shard_count);
     if (cfg->connections < 1)
         return sq_errf(err, -EINVAL, "connections must be at least 1");
     if (cfg->interval_ns < 10 * SQ_NS_PER_MS)

@@ -64,6 +64,9 @@ typedef struct lg_config {
     int insecure;
     const char *cacert, *cert, *key;
 
+    unsigned shard_index;   /* this process sends the schedule's requests k with */
+    unsigned shard_count;   /* k % shard_count == shard_index (0-based; 1 shard) */
+
     const char *run_id;     /* the tag */
     const char *tag_header; /* default "X-Squall-Run" */
 
@@ -75,6 +78,9 @@ typedef struct lg_config {
 /* The HTTP client cfg selects: "native" (squall's own HTTP/1.1 client, for
  * plain http:// without HTTP/2) or "curl" (libcurl: TLS, HTTP/2). Static. */
 const char *lg_config_engine(const lg_config *cfg);
+
+/* How many of the schedule's first c requests belong to cfg's shard. */
+uint64_t lg_shard_count(const lg_config *cfg, uint64_t c);
 
 /* Fills cfg with defaults (GET, 1 thread, 5 s timeout, 1 s interval, ...). */
 void lg_config_init(lg_config *cfg);

@@ -106,7 +106,7 @@ static void dispatch_open(lg_worker *w)
         if (!w->free_list)
             return; /* resumed when a transfer completes */
         start_request(w, w->free_list, w->next_abs, now);
-        w->next_k += w->sh->n_workers;
+        w->next_k += w->stride;
         w->next_abs = -1;
         now = sq_mono_ns();
         roll_intervals(w, now);
@@ -245,7 +245,7 @@ static void count_unsent(lg_worker *w)
     /* this worker's requests are k = next_k, next_k + n, ...; those with
      * k < due were due by now */
     uint64_t due = lg_schedule_count_before(&w->cfg->schedule, sq_mono_ns() - w->sh->t0_mono);
-    uint64_t n = w->sh->n_workers;
+    uint64_t n = w->stride;
     if (due > w->next_k) {
         uint64_t missed = (due - w->next_k + n - 1) / n;
         w->unsent += missed;
@@ -316,7 +316,9 @@ int lg_worker_new(lg_shared *sh, unsigned id, unsigned slots, lg_worker **out, s
     w->tp = choose_transport(cfg);
     w->id = id;
     w->send_fd = -1;
-    w->next_k = id;
+    /* request k goes to shard k % shards, then to worker (k / shards) % workers */
+    w->next_k = cfg->shard_index + (uint64_t)cfg->shard_count * id;
+    w->stride = (uint64_t)cfg->shard_count * sh->n_workers;
     w->next_abs = -1;
     w->conns = (cfg->connections + sh->n_workers - 1 - id) / sh->n_workers;
     lg_routes_init(&w->routes);

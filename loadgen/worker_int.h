@@ -77,6 +77,7 @@ struct lg_worker {
     unsigned in_flight;
 
     uint64_t next_k;  /* open model: next request index of this worker */
+    uint64_t stride;  /* distance between its indexes: shards x workers */
     int64_t next_abs; /* its intended mono time, or -1 when not computed */
     int sending_done; /* no more requests will be started */
     int64_t end_ns;   /* closed model: when to stop sending */

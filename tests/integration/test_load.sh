@@ -62,6 +62,17 @@ check_eq "every POST created an item" "$created" 50
 check_eq "the target stored them under the run tag" \
   "$(curl -s "$base/items/count?tag=it-writes" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')" 50
 
+# --- shards: two processes split one schedule exactly; merge adds them up -----------
+sq_load "$base/shard" --rate 201 --duration 1s --shard 1/2 -q -o "$WORK/shard1" &
+shard_pid=$!
+sq_load "$base/shard" --rate 201 --duration 1s --shard 2/2 -q -o "$WORK/shard2"
+wait "$shard_pid"
+check_eq "shard 1/2 sends the even requests" "$(json "$WORK/shard1/summary.json" "d['requests']['sent']")" 101
+check_eq "shard 2/2 sends the odd requests" "$(json "$WORK/shard2/summary.json" "d['requests']['sent']")" 100
+check_eq "shard recorded" "$(json "$WORK/shard2/run.json" "d['shard']")" "2/2"
+"$SQUALL" report merge "$WORK/shard1" "$WORK/shard2" --out "$WORK/merged" -q
+check_eq "merged shards: every request once" "$(json "$WORK/merged/summary.json" "d['requests']['intended'], d['requests']['sent']")" "201 201"
+
 # --- closed model ---------------------------------------------------------------
 run="$WORK/closed"
 sq_load "$base/x" --connections 4 --duration 1s -q -o "$run"
@@ -121,6 +132,8 @@ bad "--connections" "$base/" --connections 0
 bad "--phase" "$base/" --phase "warmup=10s"
 bad "already holds a run" "$base/" --rate 10 -o "$WORK/open"
 bad "more than one machine" "$base/" --rate 1e12
+bad "is not a shard" "$base/" --rate 10 --shard 3/2
+bad "is not a shard" "$base/" --rate 10 --shard 1/2x
 bad "sets Content-Length itself" "$base/" --rate 10 --body x -H "Content-Length: 5"
 bad "HTTP/1.1 only" "$base/" --rate 10 --http2 --engine native
 tag64=$(printf 'a%.0s' $(seq 64))
