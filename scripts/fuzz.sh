@@ -9,6 +9,8 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 status=0
+passed=0
+failed=0
 for bin in "$build"/fuzz_*; do
   [ -x "$bin" ] || continue
   name=$(basename "$bin")
@@ -22,8 +24,11 @@ for bin in "$build"/fuzz_*; do
     ls "$scratch/$name-"* >&2 || true
     mkdir -p "$src/fuzz-findings" && cp "$scratch/$name-"* "$src/fuzz-findings/" 2>/dev/null || true
     status=1
+    failed=$((failed + 1))
   else
     grep -E "^(Done|#[0-9]+ *DONE)" "$scratch/$name.log" | tail -1 || true
+    passed=$((passed + 1))
   fi
 done
+echo "fuzz: $passed passed, $failed failed"
 exit $status
