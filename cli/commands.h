@@ -8,5 +8,6 @@ int cmd_target(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_chaos(int argc, char **argv);
+int cmd_traffic(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct command commands[] = {
     {"load", cmd_load, "capacity test: open or closed model load; writes a run directory"},
     {"chaos", cmd_chaos, "one fault with a TTL (kill, stop, link-down, drop, ...); status; recover"},
     {"report", cmd_report, "evaluate objectives and write summary.json, report.html, junit.xml"},
+    {"traffic", cmd_traffic, "inspect a traffic file: peak rps and when, duration, methods, users, routes"},
     {"target", cmd_target, "built-in demo service (latency, errors, stalls, writable store)"},
 };
 
