@@ -85,11 +85,16 @@ int ch_agent_apply(ch_agent *a, ch_fault *f, sq_err *err)
     for (size_t i = 0; i < json_array_size(f->ops); i++) {
         if ((rc = ch_op_apply(json_array_get(f->ops, i), err))) {
             sq_err rerr;
-            if (revert_ops(f, &rerr) == 0 &&
-                ch_journal_mark(a->journal, f->seq, "reverted", &rerr) == 0) {
-                f->reverted = 1;
-                a->pending--;
+            if (revert_ops(f, &rerr)) {
+                /* The undo failed too: say so, never "(reverted)". The
+                 * journal keeps the fault for the watchdog and recover. */
+                char first[SQ_ERR_MAX];
+                snprintf(first, sizeof first, "%s", err ? err->msg : "");
+                return sq_errf(err, rc, "%s; revert FAILED: %s", first, rerr.msg);
             }
+            f->reverted = 1;
+            if (ch_journal_mark(a->journal, f->seq, "reverted", &rerr) == 0)
+                a->pending--;
             return rc;
         }
     }
@@ -158,6 +163,23 @@ int64_t ch_fault_revert_ns(const ch_fault *f)
     return f->revert_ns;
 }
 
+/* Whether f is reverted on the system (see chaos.h). */
+int ch_fault_is_reverted(const ch_fault *f)
+{
+    return f->reverted;
+}
+
+/* The poll timeout for a wait until until_ns, capped (see chaos.h). */
+int ch_wait_ms(int64_t now_ns, int64_t until_ns)
+{
+    if (until_ns <= now_ns)
+        return 0;
+    int64_t left = until_ns - now_ns;
+    if (left >= (int64_t)CH_MAX_WAIT_MS * 1000000)
+        return CH_MAX_WAIT_MS;
+    return (int)((left + 999999) / 1000000);
+}
+
 /* The agent's journal path; owned by the agent. */
 const char *ch_agent_journal_path(const ch_agent *a)
 {
@@ -170,9 +192,17 @@ void ch_agent_free(ch_agent *a)
 {
     if (!a)
         return;
-    ch_journal_close(a->journal, a->pending == 0);
-    if (a->wfd >= 0)
+    int clean = a->pending == 0;
+    ch_journal_close(a->journal, clean);
+    if (a->wfd >= 0) {
+        /* Tell the watchdog this is a normal end; without the byte it
+         * reads the journal and reverts what is left. */
+        char c = CH_WD_CLEAN_END;
+        if (clean)
+            while (write(a->wfd, &c, 1) < 0 && errno == EINTR)
+                ;
         close(a->wfd);
+    }
     if (a->wpid > 0)
         while (waitpid(a->wpid, NULL, 0) < 0 && errno == EINTR)
             ;

@@ -30,6 +30,10 @@ struct ch_fault {
     int64_t apply_ns, revert_ns;
 };
 
+/* The byte an agent writes to its watchdog's pipe just before closing it
+ * after a normal end with nothing left to revert. */
+#define CH_WD_CLEAN_END 'E'
+
 /* ---- exec.c: programs run with an argv, never a shell --------------------------------- */
 
 /* Runs argv (argv[0] is looked up in /usr/sbin, /sbin, /usr/bin, /bin) inside
@@ -58,6 +62,27 @@ int ch_netns_enter(const char *name, int *saved, sq_err *err);
 
 /* Returns the calling thread to the saved namespace and closes it. */
 void ch_netns_leave(int saved);
+
+/* The identity (st_dev, st_ino) of /run/netns/NAME, or of this thread's
+ * network namespace when name is NULL, as a new {"dev","ino"} object that
+ * plans journal as an op's "netns_id". 0, -ENOENT, or a negative errno. */
+int ch_netns_ident(const char *name, json_t **out, sq_err *err);
+
+/* 1 when op carries a well-formed "netns_id" (and "netns" is a string or
+ * null). */
+int ch_netns_ident_ok(const json_t *op);
+
+/* Enters the namespace op names ("netns", NULL = this thread's) after
+ * opening it and checking with fstat that it is the journaled "netns_id".
+ * Returns 0 (*saved as for ch_netns_enter), -ESTALE when a named namespace
+ * is gone or was replaced by another of the same name (its objects are
+ * gone), -EXDEV when op has no name and this thread is in another
+ * namespace than the journaled one, -EINVAL for a bad op, or another
+ * negative errno; err set. */
+int ch_netns_enter_op(const json_t *op, int *saved, sq_err *err);
+
+/* Warns that op's object is gone (what: "link veth0"; why: the reason). */
+void ch_report_gone(const json_t *op, const char *what, const char *why);
 
 /* ---- per-kind planners and op handlers -------------------------------------------- */
 
@@ -95,9 +120,13 @@ void ch_proc_free_regex(ch_fault *f);
 
 /* ---- protect.c ---------------------------------------------------------------------- */
 
-/* Name of the interface carrying a default route (IPv4 or IPv6) in the
- * current network namespace into buf; 0, or -ENOENT when there is none. */
-int ch_default_route_dev(char *buf, size_t len);
+/* Whether the link ifindex of the calling thread's network namespace is
+ * protected: it carries a default route (IPv4 or IPv6, any routing table,
+ * with or without a gateway), is a port of a bridge/bond that does, or is
+ * the master or lower device of such an interface. Returns 1 with the
+ * reason in why, 0, or a negative errno when routes cannot be read (the
+ * caller then refuses: protection must not fail open). */
+int ch_protected_link(int ifindex, char *why, size_t len);
 
 /* Refuses a CIDR inside loopback (127.0.0.0/8) unless force. */
 int ch_protect_cidr(const char *flag, const char *cidr, int force, sq_err *err);

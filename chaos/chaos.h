@@ -193,6 +193,8 @@ typedef struct ch_jfile {
     char run_dir[4096];    /* "" when the agent had no --out */
     int stale;             /* the lock could be taken: no agent or watchdog lives */
     int lock_fd;           /* held lock when stale and taken, else -1 */
+    dev_t dev;             /* the file read (marks and the unlink go only to it) */
+    ino_t ino;
     ch_jentry *entries;
     size_t n_entries;
 } ch_jfile;
@@ -202,6 +204,12 @@ typedef struct ch_jfile {
  * a write) is ignored. Returns 0 and fills *jf (free with
  * ch_jfile_release), or a negative errno. */
 int ch_jfile_read(const char *path, int take_lock, ch_jfile *jf, sq_err *err);
+
+/* Reads the journal open on fd (the watchdog's inherited descriptor) from
+ * its start, whether or not path still names it; path is for messages and
+ * for marks and the final unlink, which happen only while path still names
+ * the same file. Returns 0 and fills *jf, or a negative errno. */
+int ch_jfile_read_fd(int fd, const char *path, ch_jfile *jf, sq_err *err);
 
 /* Frees what jf holds and releases its lock. */
 void ch_jfile_release(ch_jfile *jf);
@@ -289,6 +297,22 @@ int64_t ch_fault_revert_ns(const ch_fault *f);
 
 /* The journal's path (owned by a). */
 const char *ch_agent_journal_path(const ch_agent *a);
+
+/* 1 when f was journaled and is reverted (also after a failed apply whose
+ * undo succeeded); 0 when something of it may still be in effect. */
+int ch_fault_is_reverted(const ch_fault *f);
+
+/* Longest single wait, in ms, of a TTL loop: waits are cut into pieces of
+ * at most this so that a huge TTL never overflows a poll() timeout. */
+#define CH_MAX_WAIT_MS 60000
+
+/* The poll() timeout in ms for waiting from now_ns until until_ns
+ * (monotonic): 0 when due, rounded up, never above CH_MAX_WAIT_MS. */
+int ch_wait_ms(int64_t now_ns, int64_t until_ns);
+
+/* 1 when sig stops a process (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU): such a
+ * signal is refused for kill, which has no revert (use stop --for). */
+int ch_signal_is_stopping(int sig);
 
 /* Closes the agent: removes the journal when every fault in it is
  * reverted (else leaves it for the watchdog, which then reverts it), ends

@@ -51,6 +51,7 @@ int ch_exec(const char *const *argv, const char *netns, const char *input, char 
     int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, nsfd = -1, rc = 0;
     char *buf = NULL;
     size_t n = 0, cap = 0;
+    int nomem = 0;
     if (output)
         *output = NULL;
     if (ch_find_program(argv[0], path, sizeof path))
@@ -109,18 +110,22 @@ int ch_exec(const char *const *argv, const char *netns, const char *input, char 
             }
         }
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            if (n + 4096 + 1 > cap) {
+            if (!nomem && n + 4096 + 1 > cap) {
                 size_t ncap = cap ? cap * 2 : 8192;
                 char *nb = realloc(buf, ncap);
-                if (!nb)
-                    break;
-                buf = nb;
-                cap = ncap;
+                if (nb) {
+                    buf = nb;
+                    cap = ncap;
+                } else {
+                    nomem = 1; /* keep draining, or the child blocks on a full pipe */
+                }
             }
-            ssize_t r = read(out_pipe[0], buf + n, cap - n - 1);
-            if (r > 0)
+            char scratch[4096];
+            ssize_t r = nomem ? read(out_pipe[0], scratch, sizeof scratch)
+                              : read(out_pipe[0], buf + n, cap - n - 1);
+            if (r > 0 && !nomem)
                 n += (size_t)r;
-            else if (r == 0 || errno != EINTR)
+            else if (r == 0 || (r < 0 && errno != EINTR))
                 break;
         }
     }
@@ -129,6 +134,10 @@ int ch_exec(const char *const *argv, const char *netns, const char *input, char 
     while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
         ;
     *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + (WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
+    if (nomem) {
+        rc = sq_errf(err, -ENOMEM, "out of memory reading the output of %s", argv[0]);
+        goto out;
+    }
     if (output) {
         if (!buf)
             buf = calloc(1, 1);

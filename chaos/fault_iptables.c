@@ -192,8 +192,16 @@ int ch_ipt_plan(ch_fault *f, sq_err *err)
         json_decref(rules);
         return rc;
     }
-    json_t *op = json_pack("{s:s, s:s, s:o, s:o}", "type", "iptables", "fault", f->id, "netns",
-                           s->netns ? json_string(s->netns) : json_null(), "rules", rules);
+    json_t *nsid = NULL;
+    if ((rc = ch_netns_ident(s->netns, &nsid, err))) {
+        json_decref(rules);
+        return rc == -ENOENT ? sq_errf(err, -ENOENT, "--netns: no network namespace '%s'",
+                                       s->netns ? s->netns : "?")
+                             : rc;
+    }
+    json_t *op = json_pack("{s:s, s:s, s:o, s:o, s:o}", "type", "iptables", "fault", f->id,
+                           "netns", s->netns ? json_string(s->netns) : json_null(), "netns_id",
+                           nsid, "rules", rules);
     if (!op || json_array_append_new(f->ops, op))
         return sq_errf(err, -ENOMEM, "out of memory");
     return 0;
@@ -235,6 +243,9 @@ static int op_ok(const json_t *op, sq_err *err)
         return rc;
     if (!json_is_array(rules) || json_array_size(rules) == 0)
         return sq_errf(err, -EINVAL, "journal: an iptables op without rules");
+    if (!ch_netns_ident_ok(op))
+        return sq_errf(err, -EINVAL, "journal: an iptables op without a network namespace "
+                                     "identity; not touched");
     json_array_foreach(rules, i, r)
     {
         if (!rule_ok(r))
@@ -262,16 +273,24 @@ static char *join_args(const json_t *args, char *buf, size_t len)
 }
 
 /* Takes the squall iptables lock (serialises our save/restore pairs across
- * agents); returns the fd or -1 when it cannot be had. The descriptor is
- * deliberately inherited by the iptables programs we run, so that the lock
- * stays held until an iptables-restore started by an agent that was killed
- * meanwhile has finished: the watchdog's revert then sees its rules. */
-static int ipt_lock(void)
+ * agents); returns the fd, or a negative errno with err set when it cannot
+ * be had (then nothing may run: an unserialised read-modify-write could
+ * undo another agent's transaction). The descriptor is deliberately
+ * inherited by the iptables programs we run, so that the lock stays held
+ * until an iptables-restore started by an agent that was killed meanwhile
+ * has finished: the watchdog's revert then sees its rules. */
+static int ipt_lock(sq_err *err)
 {
-    int fd = open(IPT_LOCK, O_RDWR | O_CREAT, 0600);
-    if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+    int fd = open(IPT_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return sq_errf(err, -errno, "cannot open the iptables lock %s: %s", IPT_LOCK,
+                       strerror(errno));
+    while (flock(fd, LOCK_EX) < 0) {
+        if (errno == EINTR)
+            continue;
+        int e = errno;
         close(fd);
-        fd = -1;
+        return sq_errf(err, -e, "cannot lock %s: %s", IPT_LOCK, strerror(e));
     }
     return fd;
 }
@@ -440,10 +459,17 @@ int ch_ipt_apply(const json_t *op, sq_err *err)
     const char *netns = json_string_value(json_object_get(op, "netns"));
     char *save = NULL;
     sbuf b = {0};
-    int rc = op_ok(op, err);
+    int rc = op_ok(op, err), saved = -1;
     if (rc)
         return rc;
-    int lock = ipt_lock();
+    int lock = ipt_lock(err);
+    if (lock < 0)
+        return lock;
+    /* Into the journaled namespace, checked by identity; the iptables
+     * programs inherit it (netns NULL below). */
+    if ((rc = ch_netns_enter_op(op, &saved, err)))
+        goto out;
+    netns = NULL;
     if ((rc = ipt_save(netns, &save, err)))
         goto out;
     build_apply_input(op, save, &b);
@@ -453,6 +479,7 @@ int ch_ipt_apply(const json_t *op, sq_err *err)
     }
     rc = ipt_restore(netns, b.s, err);
 out:
+    ch_netns_leave(saved);
     ipt_unlock(lock);
     free(save);
     free(b.s);
@@ -505,16 +532,21 @@ int ch_ipt_revert(const json_t *op, sq_err *err)
     sbuf b = {0};
     size_t i;
     json_t *r;
-    int rc = op_ok(op, err), lock = -1, any = 0;
-    char nspath[300];
+    int rc = op_ok(op, err), lock = -1, any = 0, saved = -1;
     if (rc)
         return rc;
-    lock = ipt_lock();
-    if (netns) {
-        snprintf(nspath, sizeof nspath, "/run/netns/%s", netns);
-        if (access(nspath, F_OK) != 0)
-            goto out; /* the namespace is gone, and every rule with it */
+    lock = ipt_lock(err);
+    if (lock < 0)
+        return lock;
+    if ((rc = ch_netns_enter_op(op, &saved, err))) {
+        if (rc == -ESTALE) {
+            /* The namespace is gone (or replaced), and every rule with it. */
+            ch_report_gone(op, "iptables rules", err ? err->msg : "gone");
+            rc = 0;
+        }
+        goto out;
     }
+    netns = NULL; /* inherited by the programs from this thread */
     for (int round = 0; round < 4; round++) {
         free(b.s);
         b = (sbuf){0};
@@ -573,6 +605,7 @@ int ch_ipt_revert(const json_t *op, sq_err *err)
         rc = 0;
     }
 out:
+    ch_netns_leave(saved);
     ipt_unlock(lock);
     free(save);
     free(b.s);
@@ -586,24 +619,24 @@ int ch_ipt_check(const json_t *op, int *active, sq_err *err)
     size_t i;
     json_t *r;
     *active = 0;
-    int rc = op_ok(op, err);
+    int rc = op_ok(op, err), saved = -1;
     if (rc)
         return rc;
-    if (netns) {
-        char nspath[300];
-        snprintf(nspath, sizeof nspath, "/run/netns/%s", netns);
-        if (access(nspath, F_OK) != 0)
-            return 0;
-    }
+    if ((rc = ch_netns_enter_op(op, &saved, err)))
+        return rc == -ESTALE ? 0 : rc; /* a namespace that is gone holds no rules */
+    (void)netns;
     json_array_foreach(json_object_get(op, "rules"), i, r)
     {
-        int ex = rule_exists(netns, r, err);
-        if (ex < 0)
-            return ex;
+        int ex = rule_exists(NULL, r, err);
+        if (ex < 0) {
+            rc = ex;
+            break;
+        }
         if (ex)
             *active = 1;
     }
-    return 0;
+    ch_netns_leave(saved);
+    return rc;
 }
 
 /* Prints the iptables-restore input that applies op and the deletions that

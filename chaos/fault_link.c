@@ -35,7 +35,7 @@ static int link_get(struct nl_sock *sk, int ifindex, const char *name, struct rt
 {
     int e = rtnl_link_get_kernel(sk, ifindex, ifindex ? NULL : name, out);
     if (e == -NLE_OBJ_NOTFOUND || e == -NLE_NODEV)
-        return -ENODEV;
+        return sq_errf(err, -ENODEV, "no link %s (ifindex %d)", name ? name : "?", ifindex);
     if (e < 0)
         return sq_errf(err, -EIO, "netlink: reading link %s: %s", name ? name : "?",
                        nl_geterror(e));
@@ -74,24 +74,31 @@ int ch_link_plan(ch_fault *f, sq_err *err)
     if (rc)
         goto out;
     unsigned flags = rtnl_link_get_flags(link);
-    char def[IFNAMSIZ] = "";
+    char why[128] = "";
     if (!s->force && (flags & IFF_LOOPBACK)) {
         rc = sq_errf(err, -EPERM, "--dev %s is the loopback interface, which is protected; add "
                                   "--force to take it down anyway",
                      s->dev);
         goto out;
     }
-    if (!s->force && ch_default_route_dev(def, sizeof def) == 0 && strcmp(def, s->dev) == 0) {
-        rc = sq_errf(err, -EPERM, "--dev %s carries the default route, which is protected "
-                                  "(taking it down could cut this host off); add --force to do it "
-                                  "anyway",
-                     s->dev);
+    int prot = s->force ? 0 : ch_protected_link(rtnl_link_get_ifindex(link), why, sizeof why);
+    if (prot) {
+        rc = prot < 0 ? sq_errf(err, -EIO, "--dev %s: cannot read the routing tables to check "
+                                           "for a default route; add --force to skip the check",
+                                s->dev)
+                      : sq_errf(err, -EPERM, "--dev %s %s, which is protected (taking it down "
+                                             "could cut this host off); add --force to do it "
+                                             "anyway",
+                                s->dev, why);
         goto out;
     }
-    json_t *op = json_pack("{s:s, s:o, s:i, s:s, s:i, s:b}", "type", "link", "netns",
-                           s->netns ? json_string(s->netns) : json_null(), "ifindex",
-                           rtnl_link_get_ifindex(link), "name", s->dev, "flags", (int)flags,
-                           "was_up", (flags & IFF_UP) != 0);
+    json_t *nsid = NULL;
+    if ((rc = ch_netns_ident(NULL, &nsid, err))) /* inside --netns already */
+        goto out;
+    json_t *op = json_pack("{s:s, s:o, s:o, s:i, s:s, s:i, s:b}", "type", "link", "netns",
+                           s->netns ? json_string(s->netns) : json_null(), "netns_id", nsid,
+                           "ifindex", rtnl_link_get_ifindex(link), "name", s->dev, "flags",
+                           (int)flags, "was_up", (flags & IFF_UP) != 0);
     if (!op || json_array_append_new(f->ops, op))
         rc = sq_errf(err, -ENOMEM, "out of memory");
 out:
@@ -103,19 +110,55 @@ out:
     return rc;
 }
 
-/* Sets (up = 1) or clears IFF_UP on the link with op's ifindex; then reads
- * it back into *now_up. -ENODEV when the link is gone. */
+/* Checks a link op as read back from a journal: a positive ifindex, an
+ * interface name, flags, was_up, and the namespace identity. */
+static int link_op_ok(const json_t *op, sq_err *err)
+{
+    const char *name = json_string_value(json_object_get(op, "name"));
+    json_int_t ifindex = json_integer_value(json_object_get(op, "ifindex"));
+    if (!json_is_integer(json_object_get(op, "ifindex")) || ifindex < 1 || ifindex > 0x7fffffff ||
+        !name || !*name || strlen(name) >= IFNAMSIZ || strchr(name, '/') ||
+        !json_is_integer(json_object_get(op, "flags")) ||
+        !json_is_boolean(json_object_get(op, "was_up")) || !ch_netns_ident_ok(op))
+        return sq_errf(err, -EINVAL, "journal: a link op that squall would not write; not "
+                                     "touched");
+    return 0;
+}
+
+/* Reads the link with op's ifindex and checks that it still has op's name
+ * (an ifindex reused by another link is not ours): 0, -ENODEV. */
+static int link_get_op(struct nl_sock *sk, int ifindex, const char *name, struct rtnl_link **out,
+                       sq_err *err)
+{
+    int rc = link_get(sk, ifindex, name, out, err);
+    if (rc)
+        return rc;
+    const char *now = rtnl_link_get_name(*out);
+    if (!now || strcmp(now, name) != 0) {
+        rtnl_link_put(*out);
+        *out = NULL;
+        sq_errf(err, -ENODEV, "ifindex %d is now '%s', not '%s'", ifindex, now ? now : "?",
+                name);
+        return -ENODEV;
+    }
+    return 0;
+}
+
+/* Sets (up = 1) or clears IFF_UP on the link with op's ifindex (and name),
+ * in op's namespace checked by identity; then reads it back into *now_up.
+ * -ENODEV when the link is gone, -ESTALE when its namespace is. */
 static int link_set(const json_t *op, int up, int *now_up, sq_err *err)
 {
-    const char *netns = json_string_value(json_object_get(op, "netns"));
     int ifindex = (int)json_integer_value(json_object_get(op, "ifindex"));
     const char *name = json_string_value(json_object_get(op, "name"));
     struct nl_sock *sk = NULL;
     struct rtnl_link *link = NULL, *change = NULL;
     int saved = -1, rc;
-    if ((rc = ch_netns_enter(netns, &saved, err)))
+    if ((rc = link_op_ok(op, err)))
         return rc;
-    if ((rc = link_sock(&sk, err)) || (rc = link_get(sk, ifindex, name, &link, err)))
+    if ((rc = ch_netns_enter_op(op, &saved, err)))
+        return rc;
+    if ((rc = link_sock(&sk, err)) || (rc = link_get_op(sk, ifindex, name, &link, err)))
         goto out;
     if (up >= 0 && (((rtnl_link_get_flags(link) & IFF_UP) != 0) != up)) {
         change = rtnl_link_alloc();
@@ -135,7 +178,7 @@ static int link_set(const json_t *op, int up, int *now_up, sq_err *err)
         }
         rtnl_link_put(link);
         link = NULL;
-        if ((rc = link_get(sk, ifindex, name, &link, err)))
+        if ((rc = link_get_op(sk, ifindex, name, &link, err)))
             goto out;
     }
     *now_up = (rtnl_link_get_flags(link) & IFF_UP) != 0;
@@ -165,25 +208,23 @@ int ch_link_apply(const json_t *op, sq_err *err)
 }
 
 /* Restores IFF_UP when the link was up before, and verifies it. A link
- * that is gone counts as reverted. */
+ * that is gone (or whose namespace is gone or was replaced, or whose
+ * ifindex now has another name) counts as reverted and is reported; only
+ * ENOENT means gone, any other error is an error. */
 int ch_link_revert(const json_t *op, sq_err *err)
 {
     int was_up = json_is_true(json_object_get(op, "was_up"));
-    const char *netns = json_string_value(json_object_get(op, "netns"));
-    int rc0;
-    if (netns && (rc0 = ch_netns_name_ok(netns, err)))
-        return rc0;
-    if (netns) {
-        char nspath[300];
-        snprintf(nspath, sizeof nspath, "/run/netns/%s", netns);
-        FILE *f = fopen(nspath, "r");
-        if (!f)
-            return 0; /* the namespace and its links are gone */
-        fclose(f);
-    }
+    char what[64];
+    snprintf(what, sizeof what, "link %s (ifindex %d)",
+             json_string_value(json_object_get(op, "name")) ? json_string_value(
+                                                                 json_object_get(op, "name"))
+                                                           : "?",
+             (int)json_integer_value(json_object_get(op, "ifindex")));
     int up = 0, rc = link_set(op, was_up ? 1 : -1, &up, err);
-    if (rc == -ENODEV)
+    if (rc == -ENODEV || rc == -ESTALE) {
+        ch_report_gone(op, what, err ? err->msg : "gone");
         return 0;
+    }
     if (rc == 0 && up != was_up)
         return sq_errf(err, -EIO, "interface %s: flags not restored (up=%d, expected %d)",
                        json_string_value(json_object_get(op, "name")), up, was_up);
@@ -196,7 +237,7 @@ int ch_link_check(const json_t *op, int *active, sq_err *err)
     int was_up = json_is_true(json_object_get(op, "was_up"));
     int up = 0, rc = link_set(op, -1, &up, err);
     *active = 0;
-    if (rc == -ENODEV || rc == -ENOENT)
+    if (rc == -ENODEV || rc == -ESTALE)
         return 0;
     if (rc == 0)
         *active = was_up && !up;
@@ -211,7 +252,7 @@ void ch_link_describe(const json_t *op, FILE *out)
     const char *name = json_string_value(json_object_get(op, "name"));
     unsigned flags = (unsigned)json_integer_value(json_object_get(op, "flags"));
     int was_up = json_is_true(json_object_get(op, "was_up"));
-    fprintf(out, "  netlink RTM_NEWLINK ifindex %d (%s%s%s): clear IFF_UP (flags now 0x%x)\n",
+    fprintf(out, "  netlink RTM_NEWLINK ifindex %d (%s%s%s): clear IFF_UP (original flags 0x%x)\n",
             ifindex, name, netns ? ", netns " : "", netns ? netns : "", flags);
     if (was_up)
         fprintf(out, "  revert: netlink RTM_NEWLINK ifindex %d: set IFF_UP\n", ifindex);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -167,8 +168,28 @@ fail:
     return rc;
 }
 
+/* 1 when /proc/PID/exe is the same file (st_dev + st_ino) as this
+ * process's own executable and the process is not `squall target` (the demo
+ * service, a fair target for drills): another chaos agent or its watchdog,
+ * or a load generator. cmdline is /proc/PID/cmdline with spaces. */
+static int is_squall(pid_t pid, const char *cmdline)
+{
+    struct stat self, st;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    if (stat("/proc/self/exe", &self) != 0 || stat(path, &st) != 0 || st.st_dev != self.st_dev ||
+        st.st_ino != self.st_ino)
+        return 0;
+    const char *sub = strchr(cmdline, ' ');
+    if (sub && strncmp(sub + 1, "target", 6) == 0 && (sub[7] == ' ' || sub[7] == '\0'))
+        return 0;
+    return 1;
+}
+
 /* Whether pid is protected: pid 1, this process, its children (the
- * watchdog), kernel threads, sshd. */
+ * watchdog), kernel threads, sshd and its helpers (sshd-session,
+ * sshd-auth, ...), and any other squall process but `squall target` (agents,
+ * watchdogs, load generators). */
 static const char *protected_reason(pid_t pid, const char *comm, const char *cmdline)
 {
     if (pid == 1)
@@ -179,8 +200,10 @@ static const char *protected_reason(pid_t pid, const char *comm, const char *cmd
         return "squall's own watchdog";
     if (!cmdline[0])
         return "a kernel thread";
-    if (strcmp(comm, "sshd") == 0)
+    if (strncmp(comm, "sshd", 4) == 0)
         return "sshd (SSH access)";
+    if (is_squall(pid, cmdline))
+        return "a squall process (a chaos agent, its watchdog, or a load generator)";
     return NULL;
 }
 
@@ -257,9 +280,13 @@ static void choose_subset(const ch_spec *s, proc_list *l)
 /* Makes the op object for one selected process. */
 static json_t *proc_op(const ch_fault *f, const proc_ref *r)
 {
-    if (f->spec.kind == CH_STOP)
-        return json_pack("{s:s, s:i, s:I, s:s}", "type", "stop", "pid", (int)r->pid, "start",
-                         (json_int_t)r->start, "comm", r->comm);
+    if (f->spec.kind == CH_STOP) {
+        char st = 0;
+        ch_proc_state(r->pid, &st);
+        return json_pack("{s:s, s:i, s:I, s:s, s:b}", "type", "stop", "pid", (int)r->pid, "start",
+                         (json_int_t)r->start, "comm", r->comm, "was_stopped",
+                         st == 'T' || st == 't');
+    }
     return json_pack("{s:s, s:i, s:I, s:s, s:i}", "type", "signal", "pid", (int)r->pid, "start",
                      (json_int_t)r->start, "comm", r->comm, "signal", f->spec.signal);
 }
@@ -281,6 +308,11 @@ int ch_proc_plan(ch_fault *f, sq_err *err)
                        ch_kind_name(s->kind));
     if (s->count && s->percent > 0)
         return sq_errf(err, -EINVAL, "give --count or --percent, not both");
+    if (s->kind == CH_KILL && ch_signal_is_stopping(s->signal))
+        return sq_errf(err, -EINVAL, "--signal %s would leave the process stopped with no time "
+                                     "to live and nothing to resume it; use `squall chaos stop "
+                                     "--for DUR`",
+                       sigabbrev_np(s->signal) ? sigabbrev_np(s->signal) : "?");
     if (s->cmdline) {
         f->regex = calloc(1, sizeof(regex_t));
         if (!f->regex)
@@ -301,7 +333,7 @@ int ch_proc_plan(ch_fault *f, sq_err *err)
         goto out;
     if (l.n == 0) {
         rc = sq_errf(err, -ENOENT, "no process matches the selectors (protected processes — "
-                                   "pid 1, sshd, kernel threads, squall itself — are never "
+                                   "pid 1, sshd, kernel threads, squall processes — are never "
                                    "chosen without --force)");
         goto out;
     }
@@ -368,10 +400,35 @@ int ch_fault_rekill(ch_fault *f, json_t **killed, sq_err *err)
     return n;
 }
 
+/* Checks a process op as read back from a journal: type stop or signal,
+ * a pid in 1..INT_MAX, a start time of 0 or more, a signal in 1..64 that is not
+ * a stopping one (for "signal"), and, for a stop, a boolean
+ * "was_stopped" when present. 0 or -EINVAL with err set. */
+static int proc_op_ok(const json_t *op, sq_err *err)
+{
+    const char *type = json_string_value(json_object_get(op, "type"));
+    const json_t *pid = json_object_get(op, "pid"), *start = json_object_get(op, "start");
+    const json_t *sig = json_object_get(op, "signal"), *was = json_object_get(op, "was_stopped");
+    int ok = type && (strcmp(type, "stop") == 0 || strcmp(type, "signal") == 0) &&
+             json_is_integer(pid) && json_integer_value(pid) >= 1 &&
+             json_integer_value(pid) <= INT_MAX && json_is_integer(start) &&
+             json_integer_value(start) > -1 && (!was || json_is_boolean(was));
+    if (ok && strcmp(type, "signal") == 0)
+        ok = json_is_integer(sig) && json_integer_value(sig) >= 1 &&
+             json_integer_value(sig) <= 64 && !ch_signal_is_stopping((int)json_integer_value(sig));
+    if (!ok)
+        return sq_errf(err, -EINVAL, "journal: a process op that squall would not write; not "
+                                     "touched");
+    return 0;
+}
+
 /* Applies a process op: the signal (kill) or SIGSTOP (stop). A kill target
  * that is already gone counts as done. */
 int ch_proc_apply(const json_t *op, sq_err *err)
 {
+    int rc0 = proc_op_ok(op, err);
+    if (rc0)
+        return rc0;
     const char *type = json_string_value(json_object_get(op, "type"));
     pid_t pid = (pid_t)json_integer_value(json_object_get(op, "pid"));
     unsigned long long start = (unsigned long long)json_integer_value(json_object_get(op, "start"));
@@ -389,9 +446,14 @@ int ch_proc_apply(const json_t *op, sq_err *err)
  * 1 s for it to leave the stopped state); a kill has nothing to revert. */
 int ch_proc_revert(const json_t *op, sq_err *err)
 {
+    int rc0 = proc_op_ok(op, err);
+    if (rc0)
+        return rc0;
     const char *type = json_string_value(json_object_get(op, "type"));
-    if (!type || strcmp(type, "stop") != 0)
+    if (strcmp(type, "stop") != 0)
         return 0;
+    if (json_is_true(json_object_get(op, "was_stopped")))
+        return 0; /* stopped before squall came: not ours to resume */
     pid_t pid = (pid_t)json_integer_value(json_object_get(op, "pid"));
     unsigned long long start = (unsigned long long)json_integer_value(json_object_get(op, "start"));
     int rc = ch_proc_signal(pid, start, SIGCONT);
@@ -413,7 +475,10 @@ int ch_proc_revert(const json_t *op, sq_err *err)
  * killed process still exists. */
 int ch_proc_check(const json_t *op, int *active, sq_err *err)
 {
-    (void)err;
+    *active = 0;
+    int rc0 = proc_op_ok(op, err);
+    if (rc0)
+        return rc0;
     const char *type = json_string_value(json_object_get(op, "type"));
     pid_t pid = (pid_t)json_integer_value(json_object_get(op, "pid"));
     unsigned long long start = (unsigned long long)json_integer_value(json_object_get(op, "start"));
@@ -423,7 +488,7 @@ int ch_proc_check(const json_t *op, int *active, sq_err *err)
     if (ch_proc_start_time(pid, &now) || now != start || ch_proc_state(pid, &state))
         return 0;
     if (type && strcmp(type, "stop") == 0)
-        *active = state == 'T';
+        *active = state == 'T' && !json_is_true(json_object_get(op, "was_stopped"));
     return 0;
 }
 

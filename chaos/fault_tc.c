@@ -89,6 +89,7 @@ typedef struct root_qdisc {
     char kind[32];
     unsigned char opts[4096];
     int opts_len; /* -1 when the qdisc had no TCA_OPTIONS */
+    int too_big;  /* its TCA_OPTIONS did not fit in opts */
     int count;    /* dump_count(): matching messages */
 } root_qdisc;
 
@@ -107,9 +108,12 @@ static int root_cb(struct nl_msg *msg, void *arg)
     r->handle = tcm->tcm_handle;
     snprintf(r->kind, sizeof r->kind, "%s", tb[TCA_KIND] ? nla_get_string(tb[TCA_KIND]) : "");
     r->opts_len = -1;
+    r->too_big = 0;
     if (tb[TCA_OPTIONS] && nla_len(tb[TCA_OPTIONS]) <= (int)sizeof r->opts) {
         r->opts_len = nla_len(tb[TCA_OPTIONS]);
         memcpy(r->opts, nla_data(tb[TCA_OPTIONS]), (size_t)r->opts_len);
+    } else if (tb[TCA_OPTIONS]) {
+        r->too_big = 1; /* never journaled as "no options": the plan refuses */
     }
     return NL_OK;
 }
@@ -211,7 +215,7 @@ int ch_tc_plan(ch_fault *f, sq_err *err)
                      s->netns ? " in network namespace " : "", s->netns ? s->netns : "");
         goto out;
     }
-    char def[IFNAMSIZ] = "";
+    char why[128] = "";
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", s->dev);
@@ -225,10 +229,14 @@ int ch_tc_plan(ch_fault *f, sq_err *err)
                      s->dev);
         goto out;
     }
-    if (!s->force && ch_default_route_dev(def, sizeof def) == 0 && strcmp(def, s->dev) == 0) {
-        rc = sq_errf(err, -EPERM, "--dev %s carries the default route, which is protected; add "
-                                  "--force to shape it anyway",
-                     s->dev);
+    int prot = s->force ? 0 : ch_protected_link(ifindex, why, sizeof why);
+    if (prot) {
+        rc = prot < 0 ? sq_errf(err, -EIO, "--dev %s: cannot read the routing tables to check "
+                                           "for a default route; add --force to skip the check",
+                                s->dev)
+                      : sq_errf(err, -EPERM, "--dev %s %s, which is protected; add --force to "
+                                             "shape it anyway",
+                                s->dev, why);
         goto out;
     }
     if ((rc = read_root(ifindex, &r, err)))
@@ -253,15 +261,28 @@ int ch_tc_plan(ch_fault *f, sq_err *err)
                          s->dev, r.kind, r.handle >> 16);
             goto out;
         }
+        if (r.too_big) {
+            rc = sq_errf(err, -EBUSY, "%s has a root qdisc %s %x: whose options exceed %zu "
+                                      "bytes; squall will not replace it, because it could not "
+                                      "put it back exactly",
+                         s->dev, r.kind, r.handle >> 16, sizeof r.opts);
+            goto out;
+        }
         hex = r.opts_len >= 0 ? to_hex(r.opts, r.opts_len) : NULL;
         before = json_pack("{s:b, s:s, s:I, s:s?}", "default", 0, "kind", r.kind, "handle",
                            (json_int_t)r.handle, "options", hex);
     }
+    json_t *nsid = NULL;
+    if ((rc = ch_netns_ident(NULL, &nsid, err))) { /* inside --netns already */
+        json_decref(before);
+        goto out;
+    }
     uint64_t rate = s->rate_bps / 8;
     uint64_t burst = rate / 250 > 15140 ? rate / 250 : 15140;
     uint64_t limit = burst + rate / 20; /* about 50 ms of queue */
-    json_t *op = json_pack("{s:s, s:o, s:i, s:s, s:I, s:I, s:I, s:I, s:o}", "type", "qdisc",
-                           "netns", s->netns ? json_string(s->netns) : json_null(), "ifindex",
+    json_t *op = json_pack("{s:s, s:o, s:o, s:i, s:s, s:I, s:I, s:I, s:I, s:o}", "type", "qdisc",
+                           "netns", s->netns ? json_string(s->netns) : json_null(), "netns_id",
+                           nsid, "ifindex",
                            ifindex, "name", s->dev, "handle", (json_int_t)CH_QDISC_HANDLE,
                            "rate_bytes", (json_int_t)rate, "burst", (json_int_t)burst, "limit",
                            (json_int_t)limit, "before", before);
@@ -288,17 +309,53 @@ static int tc_sock(struct nl_sock **out, sq_err *err)
     return 0;
 }
 
+/* 1 when the integer member key of o is within lo..hi. */
+static int int_in(const json_t *o, const char *key, json_int_t lo, json_int_t hi)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_integer(v) && json_integer_value(v) >= lo && json_integer_value(v) <= hi;
+}
+
+/* Checks a qdisc op as read back from a journal: squall's handle, a
+ * positive ifindex, an interface name, sane tbf numbers, the namespace
+ * identity, and a "before" that is either a default or a kind + handle +
+ * hex options that fit. 0 or -EINVAL with err set. */
+static int tc_op_ok(const json_t *op, sq_err *err)
+{
+    const char *name = json_string_value(json_object_get(op, "name"));
+    const json_t *before = json_object_get(op, "before");
+    const char *kind = json_string_value(json_object_get(before, "kind"));
+    const json_t *hexj = json_object_get(before, "options");
+    int ok = name && *name && strlen(name) < IFNAMSIZ && int_in(op, "ifindex", 1, 0x7fffffff) &&
+             int_in(op, "handle", CH_QDISC_HANDLE, CH_QDISC_HANDLE) &&
+             int_in(op, "rate_bytes", 1, 0x7fffffff) && int_in(op, "burst", 1, 0x7fffffff) &&
+             int_in(op, "limit", 1, 0x7fffffff) && ch_netns_ident_ok(op) &&
+             json_is_object(before) && json_is_boolean(json_object_get(before, "default")) &&
+             kind && strlen(kind) < 32;
+    if (ok && !json_is_true(json_object_get(before, "default"))) {
+        const char *hex = json_string_value(hexj);
+        ok = *kind && int_in(before, "handle", 1, 0xffffffffLL) &&
+             json_integer_value(json_object_get(before, "handle")) != CH_QDISC_HANDLE &&
+             (!hexj || json_is_null(hexj) ||
+              (hex && strlen(hex) % 2 == 0 && strlen(hex) <= 2 * 4096 &&
+               strspn(hex, "0123456789abcdef") == strlen(hex)));
+    }
+    if (!ok)
+        return sq_errf(err, -EINVAL, "journal: a qdisc op that squall would not write; not "
+                                     "touched");
+    return 0;
+}
+
 /* Puts squall's tbf at the root of the op's device and verifies it. */
 int ch_tc_apply(const json_t *op, sq_err *err)
 {
-    const char *netns = json_string_value(json_object_get(op, "netns"));
     const char *name = json_string_value(json_object_get(op, "name"));
     int ifindex = (int)json_integer_value(json_object_get(op, "ifindex"));
     struct nl_sock *sk = NULL;
     struct rtnl_qdisc *q = NULL;
     int saved = -1, rc;
     root_qdisc r;
-    if ((rc = ch_netns_enter(netns, &saved, err)))
+    if ((rc = tc_op_ok(op, err)) || (rc = ch_netns_enter_op(op, &saved, err)))
         return rc;
     if ((rc = tc_sock(&sk, err)))
         goto out;
@@ -345,7 +402,6 @@ out:
  * verifies the result. Idempotent. */
 int ch_tc_revert(const json_t *op, sq_err *err)
 {
-    const char *netns = json_string_value(json_object_get(op, "netns"));
     const char *name = json_string_value(json_object_get(op, "name"));
     int ifindex = (int)json_integer_value(json_object_get(op, "ifindex"));
     const json_t *before = json_object_get(op, "before");
@@ -354,16 +410,15 @@ int ch_tc_revert(const json_t *op, sq_err *err)
     struct nl_msg *msg = NULL;
     int saved = -1, rc, e;
     root_qdisc r;
-    if (netns && (rc = ch_netns_name_ok(netns, err)))
+    if ((rc = tc_op_ok(op, err)))
         return rc;
-    if (netns) {
-        char nspath[300];
-        snprintf(nspath, sizeof nspath, "/run/netns/%s", netns);
-        if (access(nspath, F_OK) != 0)
-            return 0; /* the namespace and its devices are gone */
+    if ((rc = ch_netns_enter_op(op, &saved, err))) {
+        if (rc != -ESTALE)
+            return rc;
+        /* The namespace and its devices are gone (or it was replaced). */
+        ch_report_gone(op, "qdisc", err ? err->msg : "gone");
+        return 0;
     }
-    if ((rc = ch_netns_enter(netns, &saved, err)))
-        return rc;
     if ((rc = read_root(ifindex, &r, err)))
         goto out;
     if (!r.found || r.handle != CH_QDISC_HANDLE)
@@ -403,10 +458,24 @@ int ch_tc_revert(const json_t *op, sq_err *err)
     }
     if ((rc = read_root(ifindex, &r, err)))
         goto out;
-    if (is_default ? (r.found && r.handle == CH_QDISC_HANDLE)
-                   : (!r.found || r.handle != (uint32_t)json_integer_value(
-                                                  json_object_get(before, "handle"))))
-        rc = sq_errf(err, -EIO, "%s: the original root qdisc is not back", name);
+    if (is_default) {
+        if (r.found && r.handle == CH_QDISC_HANDLE)
+            rc = sq_errf(err, -EIO, "%s: the original root qdisc is not back", name);
+    } else {
+        /* Handle, kind and the exact option bytes must all be back. */
+        const char *kind = json_string_value(json_object_get(before, "kind"));
+        const char *hex = json_string_value(json_object_get(before, "options"));
+        char *now = r.opts_len >= 0 ? to_hex(r.opts, r.opts_len) : NULL;
+        if (!r.found ||
+            r.handle != (uint32_t)json_integer_value(json_object_get(before, "handle")) ||
+            strcmp(r.kind, kind) != 0 || (hex == NULL) != (now == NULL) ||
+            (hex && strcmp(hex, now) != 0))
+            rc = sq_errf(err, -EIO, "%s: the original root qdisc (%s %x:) is not back exactly",
+                         name, kind, (unsigned)(json_integer_value(json_object_get(before,
+                                                                                    "handle")) >>
+                                                16));
+        free(now);
+    }
 out:
     if (msg)
         nlmsg_free(msg);
@@ -419,13 +488,14 @@ out:
 /* Active while squall's handle is the device's root qdisc. */
 int ch_tc_check(const json_t *op, int *active, sq_err *err)
 {
-    const char *netns = json_string_value(json_object_get(op, "netns"));
     int ifindex = (int)json_integer_value(json_object_get(op, "ifindex"));
     int saved = -1, rc;
     root_qdisc r;
     *active = 0;
-    if ((rc = ch_netns_enter(netns, &saved, err)))
-        return rc == -ENOENT ? 0 : rc;
+    if ((rc = tc_op_ok(op, err)))
+        return rc;
+    if ((rc = ch_netns_enter_op(op, &saved, err)))
+        return rc == -ESTALE ? 0 : rc;
     rc = read_root(ifindex, &r, err);
     ch_netns_leave(saved);
     if (rc == 0)

@@ -14,6 +14,7 @@
 
 #include "chaos/ch_internal.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/rundir.h"
 
 struct ch_journal {
@@ -43,6 +44,32 @@ fail:;
     int e = errno;
     return sq_errf(err, -e, "cannot create the state directory %s: %s%s", dir, strerror(e),
                    e == EACCES || e == EPERM ? " (run as root, or pick --state-dir)" : "");
+}
+
+/* Checks that the state directory can be trusted: a directory (not a
+ * symlink) owned by the effective uid and not writable by group or others,
+ * since journals in it decide what squall changes. 0, or -EACCES with a
+ * precise message (exit 3). */
+static int state_dir_ok(const char *dir, sq_err *err)
+{
+    struct stat st;
+    if (lstat(dir, &st) < 0)
+        return sq_errf(err, -errno, "state directory %s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return sq_errf(err, -EACCES, "state directory %s is not a directory (a symlink or a "
+                                     "file); refusing to use it",
+                       dir);
+    if (st.st_uid != geteuid())
+        return sq_errf(err, -EACCES, "state directory %s is owned by uid %d, not by this user "
+                                     "(uid %d); refusing to trust its journals (pick "
+                                     "--state-dir)",
+                       dir, (int)st.st_uid, (int)geteuid());
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return sq_errf(err, -EACCES, "state directory %s is writable by group or others (mode "
+                                     "%04o); refusing to trust its journals (chmod go-w it, or "
+                                     "pick --state-dir)",
+                       dir, (unsigned)(st.st_mode & 07777));
+    return 0;
 }
 
 /* Syncs the directory so a new file's entry survives a crash. */
@@ -88,7 +115,7 @@ int ch_journal_create(const char *state_dir, const char *run_dir, ch_journal **o
                       sq_err *err)
 {
     int rc;
-    if ((rc = mkdir_p(state_dir, err)))
+    if ((rc = mkdir_p(state_dir, err)) || (rc = state_dir_ok(state_dir, err)))
         return rc;
     ch_journal *j = calloc(1, sizeof *j);
     if (!j)
@@ -97,31 +124,48 @@ int ch_journal_create(const char *state_dir, const char *run_dir, ch_journal **o
     j->next_seq = 1;
     snprintf(j->dir, sizeof j->dir, "%s", state_dir);
     snprintf(j->path, sizeof j->path, "%s/agent-%d.jsonl", state_dir, (int)getpid());
-    j->fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    /* Created under a name ch_journal_list never returns, locked and
+     * written, and only then linked into place: recovery by a concurrent
+     * command can never find it unlocked (and take it for stale). */
+    char tmp[PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s/.agent-%d.%llx.tmp", state_dir, (int)getpid(),
+             (unsigned long long)ch_random_below(UINT64_MAX));
+    j->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (j->fd < 0) {
         int e = errno;
-        rc = sq_errf(err, -e, "cannot create the journal %s: %s", j->path, strerror(e));
+        rc = sq_errf(err, -e, "cannot create the journal %s: %s", tmp, strerror(e));
         goto fail;
     }
     if (flock(j->fd, LOCK_EX | LOCK_NB) < 0) {
-        rc = sq_errf(err, -errno, "cannot lock the journal %s: %s", j->path, strerror(errno));
+        rc = sq_errf(err, -errno, "cannot lock the journal %s: %s", tmp, strerror(errno));
         goto fail;
     }
+    /* An absolute run directory, so that recover run from elsewhere
+     * appends to the same events.jsonl. */
+    char abs_rd[PATH_MAX];
+    if (run_dir && realpath(run_dir, abs_rd))
+        run_dir = abs_rd;
     unsigned long long start = 0;
     ch_proc_start_time(getpid(), &start);
     json_t *hdr = json_pack("{s:s, s:i, s:I, s:I, s:i, s:s?}", "type", "agent", "pid",
                             (int)getpid(), "start", (json_int_t)start, "utc_ns",
                             (json_int_t)sq_utc_ns(), "version", 1, "run_dir", run_dir);
-    rc = hdr ? append_line(j->fd, hdr, j->path, err) : sq_errf(err, -ENOMEM, "out of memory");
+    rc = hdr ? append_line(j->fd, hdr, tmp, err) : sq_errf(err, -ENOMEM, "out of memory");
     json_decref(hdr);
     if (rc)
         goto fail;
+    if (link(tmp, j->path) < 0) {
+        int e = errno;
+        rc = sq_errf(err, -e, "cannot create the journal %s: %s", j->path, strerror(e));
+        goto fail;
+    }
+    unlink(tmp);
     sync_dir(state_dir);
     *out = j;
     return 0;
 fail:
     if (j->fd >= 0) {
-        unlink(j->path);
+        unlink(tmp);
         close(j->fd);
     }
     free(j);
@@ -148,7 +192,7 @@ int ch_journal_fault(ch_journal *j, const ch_fault *f, int *seq, sq_err *err)
  * for this one line) and syncs it. */
 static int mark_path(const char *path, int seq, const char *type, sq_err *err)
 {
-    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return sq_errf(err, -errno, "journal %s: %s", path, strerror(errno));
     json_t *line = json_pack("{s:s, s:i, s:I}", "type", type, "seq", seq, "utc_ns",
@@ -197,6 +241,23 @@ void ch_journal_close(ch_journal *j, int remove)
     free(j);
 }
 
+/* Whether a run directory named by a journal may receive events: an
+ * absolute path to an existing directory (never created from a journal)
+ * owned by the effective uid that holds run.json or events.jsonl. */
+static int run_dir_ok(const char *rd)
+{
+    struct stat st;
+    char p[PATH_MAX];
+    if (rd[0] != '/' || strlen(rd) >= PATH_MAX - 16 || lstat(rd, &st) < 0 ||
+        !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+        return 0;
+    snprintf(p, sizeof p, "%s/run.json", rd);
+    if (lstat(p, &st) == 0 && S_ISREG(st.st_mode))
+        return 1;
+    snprintf(p, sizeof p, "%s/events.jsonl", rd);
+    return lstat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* Finds the entry with seq in jf, or NULL. */
 static ch_jentry *find_entry(ch_jfile *jf, int seq)
 {
@@ -206,26 +267,23 @@ static ch_jentry *find_entry(ch_jfile *jf, int seq)
     return NULL;
 }
 
-/* Reads a journal back (see chaos.h). */
-int ch_jfile_read(const char *path, int take_lock, ch_jfile *jf, sq_err *err)
+/* Parses the journal open on fd (read from its start) into jf, whose
+ * path, lock and identity the caller has set. */
+static int parse_fd(int fd, ch_jfile *jf, sq_err *err)
 {
-    memset(jf, 0, sizeof *jf);
-    jf->lock_fd = -1;
-    snprintf(jf->path, sizeof jf->path, "%s", path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return sq_errf(err, -errno, "journal %s: %s", path, strerror(errno));
-    if (take_lock) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-            jf->stale = 1;
-            jf->lock_fd = fd;
-        }
-    }
-    FILE *f = fdopen(dup(fd), "re");
-    if (jf->lock_fd < 0)
-        close(fd);
+    const char *path = jf->path;
+    int dfd = dup(fd);
+    FILE *f = dfd >= 0 ? fdopen(dfd, "re") : NULL;
+    int fe = errno;
+    if (!f && dfd >= 0)
+        close(dfd);
     if (!f)
-        return sq_errf(err, -errno, "journal %s: %s", path, strerror(errno));
+        return sq_errf(err, -fe, "journal %s: %s", path, strerror(fe));
+    if (fseeko(f, 0, SEEK_SET) < 0) {
+        fe = errno;
+        fclose(f);
+        return sq_errf(err, -fe, "journal %s: seek: %s", path, strerror(fe));
+    }
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -247,7 +305,7 @@ int ch_jfile_read(const char *path, int take_lock, ch_jfile *jf, sq_err *err)
             jf->start = (unsigned long long)json_integer_value(json_object_get(o, "start"));
             jf->utc_ns = json_integer_value(json_object_get(o, "utc_ns"));
             const char *rd = json_string_value(json_object_get(o, "run_dir"));
-            snprintf(jf->run_dir, sizeof jf->run_dir, "%s", rd ? rd : "");
+            snprintf(jf->run_dir, sizeof jf->run_dir, "%s", rd && run_dir_ok(rd) ? rd : "");
         } else if (type && strcmp(type, "fault") == 0 && json_object_get(o, "fault")) {
             ch_jentry *ne = realloc(jf->entries, (jf->n_entries + 1) * sizeof *ne);
             if (!ne) {
@@ -271,9 +329,72 @@ int ch_jfile_read(const char *path, int take_lock, ch_jfile *jf, sq_err *err)
     }
     free(line);
     fclose(f);
+    return rc;
+}
+
+/* Checks that fd is a regular file owned by the effective uid and records
+ * its identity in jf. 0 or -EPERM. */
+static int trust_fd(int fd, ch_jfile *jf, sq_err *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+        return sq_errf(err, -EPERM, "journal %s is not a regular file owned by uid %d; not "
+                                    "trusted, skipped",
+                       jf->path, (int)geteuid());
+    jf->dev = st.st_dev;
+    jf->ino = st.st_ino;
+    return 0;
+}
+
+/* Reads a journal back (see chaos.h). */
+int ch_jfile_read(const char *path, int take_lock, ch_jfile *jf, sq_err *err)
+{
+    memset(jf, 0, sizeof *jf);
+    jf->lock_fd = -1;
+    snprintf(jf->path, sizeof jf->path, "%s", path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        int e = errno;
+        return sq_errf(err, e == ELOOP ? -EPERM : -e, "journal %s: %s", path,
+                       e == ELOOP ? "is a symlink; not trusted" : strerror(e));
+    }
+    int rc = trust_fd(fd, jf, err);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    if (take_lock && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        jf->stale = 1;
+        jf->lock_fd = fd;
+    }
+    rc = parse_fd(fd, jf, err);
+    if (jf->lock_fd < 0)
+        close(fd);
     if (rc)
         ch_jfile_release(jf);
     return rc;
+}
+
+/* Reads a journal back through an open descriptor (see chaos.h). */
+int ch_jfile_read_fd(int fd, const char *path, ch_jfile *jf, sq_err *err)
+{
+    memset(jf, 0, sizeof *jf);
+    jf->lock_fd = -1;
+    snprintf(jf->path, sizeof jf->path, "%s", path);
+    int rc = trust_fd(fd, jf, err);
+    if (rc == 0)
+        rc = parse_fd(fd, jf, err);
+    if (rc)
+        ch_jfile_release(jf);
+    return rc;
+}
+
+/* 1 when path still names the file jf was read from (a dead agent's pid,
+ * and so its journal name, may have been reused by a new agent). */
+static int same_file(const ch_jfile *jf)
+{
+    struct stat st;
+    return lstat(jf->path, &st) == 0 && st.st_dev == jf->dev && st.st_ino == jf->ino;
 }
 
 /* Frees jf's entries and releases its lock. */
@@ -312,6 +433,12 @@ int ch_journal_list(const char *state_dir, char ***paths, sq_err *err)
         free(v);
         return sq_errf(err, -e, "cannot read the state directory %s: %s", state_dir,
                        strerror(e));
+    }
+    int rc = state_dir_ok(state_dir, err);
+    if (rc) {
+        closedir(d);
+        free(v);
+        return rc;
     }
     struct dirent *de;
     while ((de = readdir(d))) {
@@ -377,7 +504,8 @@ int ch_jfile_revert(ch_jfile *jf, int unlink_when_done, const char *by, ch_rever
             /* Reverted on the system; the mark may fail when the owner has
              * removed the file meanwhile, which changes nothing. */
             sq_err me;
-            mark_path(jf->path, e->seq, "reverted", &me);
+            if (same_file(jf))
+                mark_path(jf->path, e->seq, "reverted", &me);
             e->reverted = 1;
         } else if (!first) {
             first = sq_errf(err, -EIO, "%s", oe.msg);
@@ -394,7 +522,7 @@ int ch_jfile_revert(ch_jfile *jf, int unlink_when_done, const char *by, ch_rever
             cb(e->fault, ok, ok ? "" : oe.msg, arg);
     }
     sq_rundir_free(rd);
-    if (!first && unlink_when_done) {
+    if (!first && unlink_when_done && same_file(jf)) {
         if (unlink(jf->path) < 0 && errno != ENOENT)
             return sq_errf(err, -errno, "cannot remove %s: %s", jf->path, strerror(errno));
     }
@@ -413,7 +541,14 @@ int ch_recover_stale(const char *state_dir, const char *by, int *n_faults, ch_re
     for (char **p = paths; *p; p++) {
         ch_jfile jf;
         sq_err one;
-        if (ch_jfile_read(*p, 1, &jf, &one)) {
+        int r = ch_jfile_read(*p, 1, &jf, &one);
+        if (r == -EPERM || r == -ENOENT) {
+            /* Not ours (skipped, never trusted), or removed meanwhile. */
+            if (r == -EPERM)
+                sq_warn("%s", one.msg);
+            continue;
+        }
+        if (r) {
             if (!first)
                 first = sq_errf(err, -EIO, "%s", one.msg);
             continue;

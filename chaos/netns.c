@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "chaos/ch_internal.h"
@@ -67,4 +68,110 @@ void ch_netns_leave(int saved)
     if (setns(saved, CLONE_NEWNET) < 0)
         sq_error("cannot return to the original network namespace: %s", strerror(errno));
     close(saved);
+}
+
+/* The identity of the namespace file at path (/run/netns/NAME, or this
+ * thread's /proc/thread-self/ns/net) as {"dev":D,"ino":I}. */
+int ch_netns_ident(const char *name, json_t **out, sq_err *err)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    int rc;
+    if (name && (rc = ch_netns_name_ok(name, err)))
+        return rc;
+    if (name)
+        snprintf(path, sizeof path, "/run/netns/%s", name);
+    else
+        snprintf(path, sizeof path, "/proc/thread-self/ns/net");
+    if (stat(path, &st) < 0) {
+        int e = errno;
+        return sq_errf(err, e == ENOENT ? -ENOENT : -e, "network namespace %s: %s", path,
+                       strerror(e));
+    }
+    *out = json_pack("{s:I, s:I}", "dev", (json_int_t)st.st_dev, "ino", (json_int_t)st.st_ino);
+    return *out ? 0 : sq_errf(err, -ENOMEM, "out of memory");
+}
+
+/* Checks an op's journaled namespace identity: an object with integer
+ * "dev" and "ino". 1 when well formed. */
+int ch_netns_ident_ok(const json_t *op)
+{
+    const json_t *id = json_object_get(op, "netns_id");
+    const json_t *ns = json_object_get(op, "netns");
+    return json_is_object(id) && json_is_integer(json_object_get(id, "dev")) &&
+           json_is_integer(json_object_get(id, "ino")) && (json_is_null(ns) || !ns ||
+                                                            json_is_string(ns));
+}
+
+/* Enters the namespace op names after checking that it is still the one
+ * journaled (see ch_internal.h). */
+int ch_netns_enter_op(const json_t *op, int *saved, sq_err *err)
+{
+    const char *name = json_string_value(json_object_get(op, "netns"));
+    const json_t *id = json_object_get(op, "netns_id");
+    char path[PATH_MAX];
+    struct stat st;
+    int rc, fd;
+    *saved = -1;
+    if (!ch_netns_ident_ok(op))
+        return sq_errf(err, -EINVAL, "journal: op without a valid network namespace identity; "
+                                     "not touched");
+    if (name && (rc = ch_netns_name_ok(name, err)))
+        return rc;
+    if (name)
+        snprintf(path, sizeof path, "/run/netns/%s", name);
+    else
+        snprintf(path, sizeof path, "/proc/thread-self/ns/net");
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        if (name && e == ENOENT)
+            return sq_errf(err, -ESTALE, "network namespace '%s' is gone", name);
+        return sq_errf(err, -e, "network namespace %s: %s", path, strerror(e));
+    }
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return sq_errf(err, -e, "network namespace %s: fstat: %s", path, strerror(e));
+    }
+    if ((json_int_t)st.st_dev != json_integer_value(json_object_get(id, "dev")) ||
+        (json_int_t)st.st_ino != json_integer_value(json_object_get(id, "ino"))) {
+        close(fd);
+        if (name)
+            return sq_errf(err, -ESTALE, "network namespace '%s' is gone (the one by that name "
+                                         "now is a different namespace)",
+                           name);
+        return sq_errf(err, -EXDEV, "this process runs in a different network namespace than "
+                                    "the one the fault was applied in; nothing touched (run "
+                                    "`squall chaos recover` from that namespace)");
+    }
+    if (!name) {
+        close(fd);
+        return 0; /* already there */
+    }
+    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (self < 0) {
+        int e = errno;
+        close(fd);
+        return sq_errf(err, -e, "cannot open this thread's network namespace: %s", strerror(e));
+    }
+    if (setns(fd, CLONE_NEWNET) < 0) {
+        int e = errno;
+        close(fd);
+        close(self);
+        return sq_errf(err, e == EPERM ? -EPERM : -e, "cannot enter network namespace '%s': %s",
+                       name, strerror(e));
+    }
+    close(fd);
+    *saved = self;
+    return 0;
+}
+
+/* Reports that a journaled object is gone with its namespace: counted as
+ * reverted, never applied to whatever now has the same name. */
+void ch_report_gone(const json_t *op, const char *what, const char *why)
+{
+    const char *name = json_string_value(json_object_get(op, "netns"));
+    sq_warn("%s%s%s: %s; counted as reverted, nothing else touched", what,
+            name ? " in netns " : "", name ? name : "", why);
 }

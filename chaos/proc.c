@@ -147,7 +147,15 @@ static const struct {
 } signals[] = {
     {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ABRT", SIGABRT},
     {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM},
+    {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
+    {"TTOU", SIGTTOU},
 };
+
+/* Whether sig stops the process it is sent to. */
+int ch_signal_is_stopping(int sig)
+{
+    return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
 
 /* "KILL", "SIGKILL", "kill" or "9" → SIGKILL; -1 when unknown. */
 int ch_signal_from_name(const char *name)

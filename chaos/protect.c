@@ -10,43 +10,106 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+
 #include "chaos/ch_internal.h"
 
-/* Finds the interface of a default route in /proc/thread-self/net/route
- * (IPv4, destination 0 with mask 0) or .../ipv6_route (::/0). */
-int ch_default_route_dev(char *buf, size_t len)
+/* The ifindexes of every default route (0.0.0.0/0 and ::/0, in every
+ * routing table, unicast, with or without a gateway, every nexthop of a
+ * multipath route) in the calling thread's network namespace, read with a
+ * libnl route dump. Appends to v (cap entries); returns the count or a
+ * negative errno. */
+static int default_route_ifindexes(struct nl_sock *sk, int *v, int cap)
 {
-    char line[512], dev[64];
-    unsigned long dest, gw, flags, mask;
-    FILE *f = fopen("/proc/thread-self/net/route", "re");
-    if (f) {
-        while (fgets(line, sizeof line, f)) {
-            if (sscanf(line, "%63s %lx %lx %lx %*s %*s %*s %lx", dev, &dest, &gw, &flags, &mask) ==
-                    5 &&
-                dest == 0 && mask == 0 && (flags & 1)) {
-                snprintf(buf, len, "%s", dev);
-                fclose(f);
-                return 0;
-            }
+    struct nl_cache *cache = NULL;
+    int n = 0;
+    int e = rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &cache);
+    if (e < 0)
+        return -EIO;
+    for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+        struct rtnl_route *r = (struct rtnl_route *)o;
+        struct nl_addr *dst = rtnl_route_get_dst(r);
+        int fam = rtnl_route_get_family(r);
+        if ((fam != AF_INET && fam != AF_INET6) || (dst && nl_addr_get_prefixlen(dst) != 0) ||
+            rtnl_route_get_type(r) != RTN_UNICAST)
+            continue;
+        int nh = rtnl_route_get_nnexthops(r);
+        for (int i = 0; i < nh && n < cap; i++) {
+            int ifi = rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(r, i));
+            if (ifi > 0)
+                v[n++] = ifi;
         }
-        fclose(f);
     }
-    f = fopen("/proc/thread-self/net/ipv6_route", "re");
-    if (f) {
-        char d[64], plen[8], src[64], splen[8], next[64], metric[16], ref[16], use[16], fl[16];
-        while (fgets(line, sizeof line, f)) {
-            if (sscanf(line, "%63s %7s %63s %7s %63s %15s %15s %15s %15s %63s", d, plen, src,
-                       splen, next, metric, ref, use, fl, dev) == 10 &&
-                strspn(d, "0") == 32 && strcmp(plen, "00") == 0 && strcmp(dev, "lo") != 0 &&
-                (strtoul(fl, NULL, 16) & 0x0002)) {
-                snprintf(buf, len, "%s", dev);
-                fclose(f);
-                return 0;
+    nl_cache_free(cache);
+    return n;
+}
+
+/* 1 when x is among the n ints of v. */
+static int in_set(const int *v, int n, int x)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i] == x)
+            return 1;
+    return 0;
+}
+
+/* Whether the link ifindex is protected as a default-route interface (see
+ * ch_internal.h). */
+int ch_protected_link(int ifindex, char *why, size_t len)
+{
+    struct nl_sock *sk = nl_socket_alloc();
+    struct nl_cache *links = NULL;
+    int defs[256], rc = 0;
+    if (!sk || nl_connect(sk, NETLINK_ROUTE) < 0) {
+        rc = -EIO;
+        goto out;
+    }
+    int n = default_route_ifindexes(sk, defs, (int)(sizeof defs / sizeof defs[0]));
+    if (n < 0) {
+        rc = n;
+        goto out;
+    }
+    if (n == 0)
+        goto out;
+    if (rtnl_link_alloc_cache(sk, AF_UNSPEC, &links) < 0) {
+        rc = -EIO;
+        goto out;
+    }
+    struct rtnl_link *self = rtnl_link_get(links, ifindex);
+    int my_master = self ? rtnl_link_get_master(self) : 0;
+    if (in_set(defs, n, ifindex)) {
+        snprintf(why, len, "carries a default route");
+        rc = 1;
+    } else if (my_master > 0 && in_set(defs, n, my_master)) {
+        snprintf(why, len, "is a port of a bridge or bond that carries a default route");
+        rc = 1;
+    } else {
+        /* The master (bridge, bond) or the lower device (the link under a
+         * vlan, macvlan, ...) of a default-route interface. */
+        for (int i = 0; i < n && !rc; i++) {
+            struct rtnl_link *d = rtnl_link_get(links, defs[i]);
+            if (!d)
+                continue;
+            if (rtnl_link_get_master(d) == ifindex) {
+                snprintf(why, len, "is the master (bridge or bond) of a default-route interface");
+                rc = 1;
+            } else if (rtnl_link_get_link(d) == ifindex && defs[i] != ifindex) {
+                snprintf(why, len, "is the lower device of a default-route interface");
+                rc = 1;
             }
+            rtnl_link_put(d);
         }
-        fclose(f);
     }
-    return -ENOENT;
+    if (self)
+        rtnl_link_put(self);
+out:
+    if (links)
+        nl_cache_free(links);
+    if (sk)
+        nl_socket_free(sk);
+    return rc;
 }
 
 /* Parses an IPv4 address with an optional /0..32 prefix. */

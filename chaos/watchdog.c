@@ -48,17 +48,29 @@ static void wd_main(const char *path, int rfd, int jfd, pid_t agent)
     for (int fd = 3; fd < 1024; fd++)
         if (fd != rfd && fd != jfd)
             close(fd);
+    /* The agent writes CH_WD_CLEAN_END just before closing the pipe after
+     * a normal end with everything reverted; end-of-file without it means
+     * the agent died (or ended with faults left), so the journal is read. */
     char c;
+    int clean = 0;
     for (;;) {
         ssize_t r = read(rfd, &c, 1);
+        if (r == 1 && c == CH_WD_CLEAN_END)
+            clean = 1;
         if (r == 0 || (r < 0 && errno != EINTR))
             break;
     }
+    if (clean)
+        _exit(0);
     ch_jfile jf;
     sq_err err;
-    if (ch_jfile_read(path, 0, &jf, &err)) {
-        /* ENOENT: the agent reverted everything and removed it. */
-        _exit(0);
+    /* Through the inherited descriptor, never by path: the path may be
+     * gone, or name another agent's journal by now. */
+    if (ch_jfile_read_fd(jfd, path, &jf, &err)) {
+        fprintf(stderr, "squall chaos watchdog: agent %d died and its journal could not be "
+                        "read: %s; run 'squall chaos recover'\n",
+                (int)agent, err.msg);
+        _exit(1);
     }
     int rc = ch_jfile_revert(&jf, 1, "watchdog", wd_report, &agent, &err);
     ch_jfile_release(&jf);

@@ -46,7 +46,7 @@ static const char usage[] =
     "      --id ID            fault id (default KIND-xxxxxx); in rule comments and events\n"
     "      --netns NAME       apply a network fault inside /run/netns/NAME\n"
     "      --force            allow protected targets (loopback, the default-route\n"
-    "                         interface, port 22, pid 1, sshd)\n"
+    "                         interface, port 22, pid 1, sshd, other squall agents)\n"
     "  -n, --dry-run          print every operation (netlink, iptables, signals) and\n"
     "                         change nothing\n"
     "      --state-dir DIR    journal directory (default " CH_DEFAULT_STATE_DIR ")\n"
@@ -57,7 +57,8 @@ static const char usage[] =
     "Processes (kill, stop):\n"
     "      --pid PID | --name COMM | --cmdline REGEX | --pidfile FILE | --cgroup PATH\n"
     "                         selectors (several narrow the match)\n"
-    "      --signal SIG       kill's signal (KILL, TERM, INT, HUP, USR1, 9, ...)\n"
+    "      --signal SIG       kill's signal (KILL, TERM, INT, HUP, USR1, 9, ...); not a\n"
+    "                         stopping one (STOP, TSTP, TTIN, TTOU): use stop --for\n"
     "      --count N          N matches at random    --percent P  P% of matches\n"
     "      --interval DUR     kill --for: rescan period (default 1s)\n"
     "\n"
@@ -309,7 +310,7 @@ static int wait_ttl(ch_agent *a, ch_fault *f, int sfd, int64_t deadline, int qui
         int64_t until = deadline;
         if (s->kind == CH_KILL && next < until)
             until = next;
-        int ms = (int)((until - now + 999999) / 1000000);
+        int ms = ch_wait_ms(now, until); /* capped: a huge TTL is waited in pieces */
         struct pollfd p = {sfd, POLLIN, 0};
         if (poll(&p, 1, ms) > 0) {
             struct signalfd_siginfo si;
@@ -349,6 +350,15 @@ static void print_applied(const ch_fault *f)
     fflush(stdout);
 }
 
+/* Whether the agent that owns jf still runs (pid + start time). Read
+ * without taking the journal's lock: a status or dry run holding the lock
+ * of a stale journal would make a concurrent recovery take it for live. */
+static int owner_alive(const ch_jfile *jf)
+{
+    unsigned long long st = 0;
+    return jf->pid > 0 && ch_proc_start_time(jf->pid, &st) == 0 && st == jf->start;
+}
+
 /* Dry run: lists the stale journals a real run would recover first. */
 static void print_stale(const char *state_dir)
 {
@@ -358,12 +368,12 @@ static void print_stale(const char *state_dir)
         return;
     for (char **p = paths; *p; p++) {
         ch_jfile jf;
-        if (ch_jfile_read(*p, 1, &jf, &err))
+        if (ch_jfile_read(*p, 0, &jf, &err))
             continue;
         int n = 0;
         for (size_t i = 0; i < jf.n_entries; i++)
             n += !jf.entries[i].reverted;
-        if (jf.stale && n)
+        if (!owner_alive(&jf) && n)
             printf("would first recover the stale journal %s (%d fault(s) of dead agent %d)\n",
                    *p, n, (int)jf.pid);
         ch_jfile_release(&jf);
@@ -431,8 +441,13 @@ static int run_fault(chaos_opts *o)
     }
     int64_t t_sched = sq_mono_ns();
     if ((rc = ch_agent_apply(a, f, &err))) {
-        fprintf(stderr, "squall chaos: applying %s failed (reverted): %s\n", ch_fault_id(f),
-                err.msg);
+        if (ch_fault_is_reverted(f))
+            fprintf(stderr, "squall chaos: applying %s failed (reverted): %s\n", ch_fault_id(f),
+                    err.msg);
+        else
+            fprintf(stderr, "squall chaos: applying %s failed: %s; revert FAILED, see `squall "
+                            "chaos status` (journal %s)\n",
+                    ch_fault_id(f), err.msg, ch_agent_journal_path(a));
         code = SQ_EXIT_RUNTIME;
         goto out;
     }
@@ -480,13 +495,14 @@ static int run_status(const chaos_opts *o)
         return fail(rc == -EINVAL ? -EIO : rc, &err);
     for (char **p = paths; *p; p++) {
         ch_jfile jf;
-        if (ch_jfile_read(*p, 1, &jf, &err)) {
+        if (ch_jfile_read(*p, 0, &jf, &err)) {
             fprintf(stderr, "squall chaos: %s\n", err.msg);
             continue;
         }
         printf("journal %s: agent %d %s\n", *p, (int)jf.pid,
-               jf.stale ? "is dead (stale: the next chaos command or `recover` reverts it)"
-                        : "is running");
+               !owner_alive(&jf)
+                   ? "is dead (stale: the next chaos command or `recover` reverts it)"
+                   : "is running");
         for (size_t i = 0; i < jf.n_entries; i++) {
             const ch_jentry *e = &jf.entries[i];
             if (e->reverted)
@@ -507,7 +523,7 @@ static int run_status(const chaos_opts *o)
             }
             n++;
         }
-        ch_jfile_release(&jf); /* drops the lock: status never reverts */
+        ch_jfile_release(&jf); /* status never locks nor reverts */
     }
     if (!paths[0] || n == 0)
         printf("no fault is applied (state dir %s)\n", o->state_dir);

@@ -3,7 +3,7 @@
  * itself in this process: a journal read back from the state directory,
  * possibly torn or edited. Also feeds the bytes to the /proc/PID/stat
  * parser. Invariants (abort() on violation):
- *   - ch_jfile_read never crashes; on success every entry holds a JSON
+ *   - ch_jfile_read_fd never crashes; on success every entry holds a JSON
  *     object and a positive-or-zero sequence number;
  *   - ch_op_summary of every op of every entry yields a NUL-terminated line;
  *   - the stat parser either fails with -EINVAL or reports a state byte.
@@ -40,7 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     ch_jfile jf;
     sq_err err;
-    if (ch_jfile_read(path, 0, &jf, &err) == 0) {
+    /* Through the descriptor, as the watchdog reads: a path under
+     * /proc/self/fd is a symlink, which ch_jfile_read refuses (O_NOFOLLOW). */
+    if (ch_jfile_read_fd(fd, path, &jf, &err) == 0) {
         for (size_t i = 0; i < jf.n_entries; i++) {
             const ch_jentry *e = &jf.entries[i];
             CHECK(e->fault != NULL);

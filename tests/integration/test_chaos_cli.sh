@@ -16,15 +16,25 @@ SD="$TMP/state"
 
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 
+# Every case below is expected to fail validation; should one regress and
+# apply, it must not reach the host's network: run squall in a throwaway
+# network namespace (root), or as nobody (no CAP_NET_ADMIN) otherwise.
+ISO=()
+if [ "$(id -u)" -eq 0 ] && unshare -n true 2>/dev/null; then
+    ISO=(unshare -n)
+elif [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
+    ISO=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+fi
+
 # usage_error DESC EXPECTED-SUBSTRING ARGS...: exit 2, first stderr line
 # names the problem, exactly two stderr lines, nothing on stdout, no journal.
 usage_error() {
     local desc=$1 want=$2 rc
     shift 2
     if [ "${RAW:-0}" = 1 ]; then
-        "$SQUALL" chaos "$@" >"$TMP/out" 2>"$TMP/err"
+        "${ISO[@]}" "$SQUALL" chaos "$@" >"$TMP/out" 2>"$TMP/err"
     else
-        "$SQUALL" chaos "$@" --state-dir "$SD" >"$TMP/out" 2>"$TMP/err"
+        "${ISO[@]}" "$SQUALL" chaos "$@" --state-dir "$SD" >"$TMP/out" 2>"$TMP/err"
     fi
     rc=$?
     [ "$rc" -eq 2 ] || { fail "$desc: exit $rc, expected 2 ($(head -1 "$TMP/err"))"; return; }
@@ -57,6 +67,11 @@ usage_error "reject with" "--with: 'bounce'" reject --port 80 --with bounce --fo
 usage_error "tcp-reset on udp" "--with tcp-reset needs --proto tcp" reject --proto udp --port 53 --with tcp-reset --for 1s
 usage_error "signal" "--signal: 'FOO'" kill --pid 1 --signal FOO
 usage_error "signal on stop" "--signal applies to kill only" stop --pid 1 --signal TERM --for 1s
+# A stopping signal would leave the process stopped with nothing to resume it.
+for sig in STOP 19 SIGTSTP TTIN TTOU; do
+    usage_error "kill --signal $sig" "squall chaos stop --for DUR" kill --pid 1 --signal "$sig"
+    usage_error "kill --signal $sig --for" "squall chaos stop --for DUR" kill --pid 1 --signal "$sig" --for 1s
+done
 usage_error "count and percent" "--count or --percent, not both" kill --name x --count 1 --percent 10%
 usage_error "no selector" "needs a target" kill --for 1s
 usage_error "bad regex" "--cmdline: '('" kill --cmdline '(' --for 1s
@@ -82,7 +97,7 @@ out=$("$SQUALL" chaos recover --state-dir "$SD" 2>&1) || fail "recover on empty 
 echo "$out" | grep -q "nothing to recover" || fail "recover on empty dir: $out"
 
 # delay: where the kernel has no sch_netem, a clear run-time error naming it.
-"$SQUALL" chaos delay --for 1s >"$TMP/out" 2>"$TMP/err"
+"${ISO[@]}" "$SQUALL" chaos delay --for 1s >"$TMP/out" 2>"$TMP/err"
 rc=$?
 if grep -q "sch_netem" "$TMP/err"; then
     [ "$rc" -eq 3 ] || fail "delay without netem: exit $rc, expected 3"

@@ -14,7 +14,9 @@ netns_require
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/squall-chaos-link.XXXXXX")
 SD="$TMP/state"
+SERVER=""
 cleanup() {
+    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
     agents_cleanup
     netns_cleanup
     rm -rf "$TMP"
@@ -23,6 +25,13 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 netns_pair 10.231.2 || { echo "FAIL: cannot create the namespaces"; exit 1; }
+# A listener in B, so that "traffic flows again" means a completed connection.
+ip netns exec "$NS_B" "$SQUALL" target --listen "$IP_B:8080" >"$TMP/target.out" 2>&1 &
+SERVER=$!
+for _ in $(seq 100); do
+    grep -q "listening" "$TMP/target.out" && break
+    sleep 0.05
+done
 
 # flags NS DEV: the link's flags as `ip -o link` prints them (<...>).
 flags() { ip -n "$1" -o link show "$2" | grep -o '<[^>]*>'; }
@@ -38,7 +47,7 @@ agent_wait "$P"
 check "link-down: exit 0" test $? = 0
 check "link-down: up again with the same flags" test "$(flags "$NS_B" "$VETH_B")" = "$BEFORE"
 check "link-down: journal removed" journal_empty
-check "link-down: traffic flows again" ns_reachable "$NS_A" "$IP_B"
+check "link-down: traffic flows again" ns_reachable "$NS_A" "$IP_B" 8080
 
 # A link that was down stays down.
 ip -n "$NS_B" link set "$VETH_B" down

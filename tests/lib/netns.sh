@@ -10,7 +10,9 @@
 #   netns_cleanup            removes every namespace this script created
 #   ns_tcp_ok NS IP PORT T   1 TCP connect from NS to IP:PORT within T seconds?
 #                            (exit status 0 = connected)
-#   ns_reachable NS IP       IP answers TCP from NS (polls up to ~3 s)
+#   ns_reachable NS IP [P]   a TCP connection from NS to IP:P (default 9)
+#                            completes (polls up to ~3 s); refused/unreachable
+#                            do not count, so a listener must run there
 #   ns_rules NS              iptables -S of NS (filter table)
 
 NETNS_CREATED=()
@@ -72,14 +74,17 @@ ns_tcp_ok() {
     ip netns exec "$ns" timeout "$t" bash -c "exec 3<>/dev/tcp/$ip/$port" 2>/dev/null
 }
 
-# ns_reachable NS IP: polls (up to ~3 s) until a TCP connection from NS to
-# IP port 9 gets an answer (refused or accepted) instead of silence.
+# ns_reachable NS IP [PORT]: polls (up to ~3 s) until a TCP connection from
+# NS to IP:PORT (default 9) succeeds. Only a completed connection counts:
+# "refused", "no route" and "unreachable" do not. A listener is started in
+# the namespace that owns IP when none is given (see ns_listen).
 ns_reachable() {
-    local ns=$1 ip=$2 i rc
+    local ns=$1 ip=$2 port=${3:-9} i
     for i in $(seq 12); do
-        ip netns exec "$ns" timeout 0.25 bash -c "exec 3<>/dev/tcp/$ip/9" 2>/dev/null
-        rc=$?
-        [ "$rc" -ne 124 ] && return 0
+        if ip netns exec "$ns" timeout 0.25 bash -c "exec 3<>/dev/tcp/$ip/$port" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.25
     done
     return 1
 }

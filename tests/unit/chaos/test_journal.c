@@ -45,7 +45,7 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Starts a process that waits forever and is not our child (squall never
+/* Starts a sleep that waits long and is not our child (squall never
  * targets its own children: they are its watchdog); returns its pid. */
 static pid_t spawn(void)
 {
@@ -58,8 +58,10 @@ static pid_t spawn(void)
         if (g == 0) {
             close(p[0]);
             close(p[1]);
-            for (;;)
-                pause();
+            /* A real program: a copy of this binary would be "a squall
+             * process" (same executable), which is protected. */
+            execl("/bin/sleep", "sleep", "1000", (char *)NULL);
+            _exit(127);
         }
         if (write(p[1], &g, sizeof g) != (ssize_t)sizeof g)
             _exit(1);
@@ -71,6 +73,14 @@ static pid_t spawn(void)
         g = -1;
     close(p[0]);
     waitpid(c, NULL, 0);
+    /* Wait for the exec, so that the pid is sleep and no longer this binary. */
+    char comm[64] = "";
+    for (int i = 0; i < 400 && g > 0 && strcmp(comm, "sleep") != 0; i++) {
+        struct timespec ts = {0, 5000000};
+        if (ch_proc_comm(g, comm, sizeof comm))
+            break;
+        nanosleep(&ts, NULL);
+    }
     return g;
 }
 
