@@ -152,4 +152,10 @@ int ch_parse_stat_start(const char *stat, unsigned long long *start, char *state
 /* Random integer in [0, n) from getrandom(). */
 uint64_t ch_random_below(uint64_t n);
 
+/* Opens a connected NETLINK_ROUTE socket in the calling thread's network
+ * namespace. Caller frees it with nl_socket_free. Returns 0, -ENOMEM or -EIO
+ * with a message. */
+struct nl_sock;
+int ch_route_sock(struct nl_sock **out, sq_err *err);
+
 #endif

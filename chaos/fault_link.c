@@ -14,21 +14,6 @@
 
 #include "chaos/ch_internal.h"
 
-/* Opens a connected NETLINK_ROUTE socket; caller frees with nl_socket_free. */
-static int link_sock(struct nl_sock **out, sq_err *err)
-{
-    struct nl_sock *sk = nl_socket_alloc();
-    if (!sk)
-        return sq_errf(err, -ENOMEM, "out of memory");
-    int e = nl_connect(sk, NETLINK_ROUTE);
-    if (e < 0) {
-        nl_socket_free(sk);
-        return sq_errf(err, -EIO, "netlink: %s", nl_geterror(e));
-    }
-    *out = sk;
-    return 0;
-}
-
 /* Reads a link by ifindex (or name when ifindex is 0): 0, -ENODEV. */
 static int link_get(struct nl_sock *sk, int ifindex, const char *name, struct rtnl_link **out,
                     sq_err *err)
@@ -63,7 +48,7 @@ int ch_link_plan(ch_fault *f, sq_err *err)
         return sq_errf(err, -EINVAL, "link-down needs --for DUR: every fault has a time to live");
     if ((rc = ch_netns_enter(s->netns, &saved, err)))
         return rc;
-    if ((rc = link_sock(&sk, err)))
+    if ((rc = ch_route_sock(&sk, err)))
         goto out;
     rc = link_get(sk, 0, s->dev, &link, err);
     if (rc == -ENODEV) {
@@ -158,7 +143,7 @@ static int link_set(const json_t *op, int up, int *now_up, sq_err *err)
         return rc;
     if ((rc = ch_netns_enter_op(op, &saved, err)))
         return rc;
-    if ((rc = link_sock(&sk, err)) || (rc = link_get_op(sk, ifindex, name, &link, err)))
+    if ((rc = ch_route_sock(&sk, err)) || (rc = link_get_op(sk, ifindex, name, &link, err)))
         goto out;
     if (up >= 0 && (((rtnl_link_get_flags(link) & IFF_UP) != 0) != up)) {
         change = rtnl_link_alloc();

@@ -133,17 +133,15 @@ static int count_cb(struct nl_msg *msg, void *arg)
 static int tc_dump(int type, int ifindex, uint32_t parent, nl_recvmsg_msg_cb_t cb, root_qdisc *r,
                    sq_err *err)
 {
-    struct nl_sock *sk = nl_socket_alloc();
-    if (!sk)
-        return sq_errf(err, -ENOMEM, "out of memory");
-    int e = nl_connect(sk, NETLINK_ROUTE);
-    if (e >= 0) {
-        nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, cb, r);
-        struct tcmsg t = {.tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = parent};
-        e = nl_send_simple(sk, type, NLM_F_DUMP, &t, sizeof t);
-        if (e >= 0)
-            e = nl_recvmsgs_default(sk);
-    }
+    struct nl_sock *sk;
+    int e = ch_route_sock(&sk, err);
+    if (e)
+        return e;
+    nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, cb, r);
+    struct tcmsg t = {.tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = parent};
+    e = nl_send_simple(sk, type, NLM_F_DUMP, &t, sizeof t);
+    if (e >= 0)
+        e = nl_recvmsgs_default(sk);
     nl_socket_free(sk);
     if (e < 0)
         return sq_errf(err, -EIO, "netlink: dumping traffic control objects: %s",
@@ -294,21 +292,6 @@ out:
     return rc;
 }
 
-/* Connects a route socket for a change; caller frees. */
-static int tc_sock(struct nl_sock **out, sq_err *err)
-{
-    struct nl_sock *sk = nl_socket_alloc();
-    if (!sk)
-        return sq_errf(err, -ENOMEM, "out of memory");
-    int e = nl_connect(sk, NETLINK_ROUTE);
-    if (e < 0) {
-        nl_socket_free(sk);
-        return sq_errf(err, -EIO, "netlink: %s", nl_geterror(e));
-    }
-    *out = sk;
-    return 0;
-}
-
 /* 1 when the integer member key of o is within lo..hi. */
 static int int_in(const json_t *o, const char *key, json_int_t lo, json_int_t hi)
 {
@@ -357,7 +340,7 @@ int ch_tc_apply(const json_t *op, sq_err *err)
     root_qdisc r;
     if ((rc = tc_op_ok(op, err)) || (rc = ch_netns_enter_op(op, &saved, err)))
         return rc;
-    if ((rc = tc_sock(&sk, err)))
+    if ((rc = ch_route_sock(&sk, err)))
         goto out;
     q = rtnl_qdisc_alloc();
     if (!q) {
@@ -423,7 +406,7 @@ int ch_tc_revert(const json_t *op, sq_err *err)
         goto out;
     if (!r.found || r.handle != CH_QDISC_HANDLE)
         goto out; /* not ours (any more): nothing to do */
-    if ((rc = tc_sock(&sk, err)))
+    if ((rc = ch_route_sock(&sk, err)))
         goto out;
     struct tcmsg t = {.tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = TC_H_ROOT};
     if (is_default) {

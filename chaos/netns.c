@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
 #include "chaos/ch_internal.h"
 #include "core/log.h"
 
@@ -174,4 +177,20 @@ void ch_report_gone(const json_t *op, const char *what, const char *why)
     const char *name = json_string_value(json_object_get(op, "netns"));
     sq_warn("%s%s%s: %s; counted as reverted, nothing else touched", what,
             name ? " in netns " : "", name ? name : "", why);
+}
+
+/* Opens a connected NETLINK_ROUTE socket in the calling thread's network
+ * namespace; see ch_internal.h. */
+int ch_route_sock(struct nl_sock **out, sq_err *err)
+{
+    struct nl_sock *sk = nl_socket_alloc();
+    if (!sk)
+        return sq_errf(err, -ENOMEM, "out of memory");
+    int e = nl_connect(sk, NETLINK_ROUTE);
+    if (e < 0) {
+        nl_socket_free(sk);
+        return sq_errf(err, -EIO, "netlink: %s", nl_geterror(e));
+    }
+    *out = sk;
+    return 0;
 }
