@@ -499,15 +499,15 @@ static int write_run_json(sq_rundir *rd, const load_opts *o, sq_err *err)
     return rc;
 }
 
-/* Blocks SIGINT/SIGTERM for every thread and returns a signalfd for them
- * (the load generator's stop_fd), or -1. */
-static int stop_signals(sigset_t *old)
+/* Blocks SIGINT/SIGTERM for every thread from now until exit and returns a
+ * signalfd for them (the load generator's stop_fd), or -1. */
+static int stop_signals(void)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, old);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
     return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
@@ -630,8 +630,7 @@ int cmd_load(int argc, char **argv)
         free(o.body_owned);
         return SQ_EXIT_RUNTIME;
     }
-    sigset_t old;
-    o.cfg.stop_fd = stop_signals(&old);
+    o.cfg.stop_fd = stop_signals();
     lg_totals totals;
     rc = lg_run(&o.cfg, rd, &totals, &err);
     /* SIGINT/SIGTERM stay blocked until exit: the run directory is written in
