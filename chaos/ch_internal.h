@@ -134,6 +134,38 @@ int ch_protect_cidr(const char *flag, const char *cidr, int force, sq_err *err);
 /* Parses "A.B.C.D" or "A.B.C.D/N" (IPv4); 0 or -EINVAL naming flag. */
 int ch_parse_cidr(const char *flag, const char *s, sq_err *err);
 
+/* ---- protect_load.c: the load generator's own connections ----------------------------- */
+
+/* One IPv4 TCP flow as seen by the host that owns the socket (addresses in
+ * host byte order). loopback: its packets go over lo (the remote end is
+ * 127/8 or this host's own address), so rules guarded by "! -i lo" skip it. */
+typedef struct ch_flow {
+    uint32_t local, remote;
+    int lport, rport;
+    int loopback;
+} ch_flow;
+
+/* 1 when the planned iptables rules (the array ch_ipt_rules builds) would
+ * drop or reject packets of flow fl in either direction: in SQUALL-IN the
+ * packets arrive (source = remote end), in SQUALL-OUT they leave
+ * (destination = remote end); --ports matches either end; -p must be tcp
+ * or absent; the first matching rule of a chain decides (RETURN spares the
+ * flow). Pure. */
+int ch_rules_cut_flow(const json_t *rules, const ch_flow *fl);
+
+/* Parses one line of /proc/PID/net/tcp or tcp6 into fl, the socket inode
+ * and the TCP state (1 = ESTABLISHED). 0; -EINVAL for a header or bad
+ * line; -EAFNOSUPPORT for an IPv6 flow that is not IPv4-mapped (iptables
+ * never matches it). */
+int ch_parse_tcp_line(const char *line, ch_flow *fl, unsigned long *inode, int *state);
+
+/* Unless spec->force: finds running `squall load` processes (squall's own
+ * executable, argv[1] "load") in the network namespace the fault applies
+ * to (spec->netns, or this thread's), and refuses (-EPERM, exit 3, naming
+ * the pid and the connection) when the rules would cut one of their
+ * established TCP connections. 0 otherwise. */
+int ch_protect_load(const ch_spec *spec, const json_t *rules, sq_err *err);
+
 /* ---- proc.c ------------------------------------------------------------------------- */
 
 /* Reads /proc/PID/comm into buf (newline stripped). 0 or -ESRCH. */

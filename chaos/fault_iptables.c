@@ -199,6 +199,11 @@ int ch_ipt_plan(ch_fault *f, sq_err *err)
                                        s->netns ? s->netns : "?")
                              : rc;
     }
+    if ((rc = ch_protect_load(s, rules, err))) {
+        json_decref(nsid);
+        json_decref(rules);
+        return rc;
+    }
     json_t *op = json_pack("{s:s, s:s, s:o, s:o, s:o}", "type", "iptables", "fault", f->id,
                            "netns", s->netns ? json_string(s->netns) : json_null(), "netns_id",
                            nsid, "rules", rules);
