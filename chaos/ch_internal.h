@@ -131,6 +131,10 @@ int ch_protected_link(int ifindex, char *why, size_t len);
 /* Refuses a CIDR inside loopback (127.0.0.0/8) unless force. */
 int ch_protect_cidr(const char *flag, const char *cidr, int force, sq_err *err);
 
+/* Decodes "A.B.C.D" or "A.B.C.D/N" (N 0..32; 32 when absent) into a
+ * host-order address and prefix length. Returns 0 or -EINVAL (no message). */
+int ch_cidr_decode(const char *s, uint32_t *addr, int *plen);
+
 /* Parses "A.B.C.D" or "A.B.C.D/N" (IPv4); 0 or -EINVAL naming flag. */
 int ch_parse_cidr(const char *flag, const char *s, sq_err *err);
 

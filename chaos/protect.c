@@ -112,27 +112,39 @@ out:
     return rc;
 }
 
-/* Parses an IPv4 address with an optional /0..32 prefix. */
-int ch_parse_cidr(const char *flag, const char *s, sq_err *err)
+/* Decodes "A.B.C.D" or "A.B.C.D/N" (N 0..32) into a host-order address and a
+ * prefix length; see ch_internal.h. */
+int ch_cidr_decode(const char *s, uint32_t *addr, int *plen)
 {
-    char addr[64];
+    char text[64];
     const char *slash = strchr(s, '/');
     size_t n = slash ? (size_t)(slash - s) : strlen(s);
     struct in_addr a;
-    if (n == 0 || n >= sizeof addr)
-        goto bad;
-    memcpy(addr, s, n);
-    addr[n] = '\0';
-    if (inet_pton(AF_INET, addr, &a) != 1)
-        goto bad;
+    if (n == 0 || n >= sizeof text)
+        return -EINVAL;
+    memcpy(text, s, n);
+    text[n] = '\0';
+    if (inet_pton(AF_INET, text, &a) != 1)
+        return -EINVAL;
+    long p = 32;
     if (slash) {
         char *end;
-        long p = strtol(slash + 1, &end, 10);
+        p = strtol(slash + 1, &end, 10);
         if (!slash[1] || *end || p < 0 || p > 32)
-            goto bad;
+            return -EINVAL;
     }
+    *addr = ntohl(a.s_addr);
+    *plen = (int)p;
     return 0;
-bad:
+}
+
+/* Parses an IPv4 address with an optional /0..32 prefix. */
+int ch_parse_cidr(const char *flag, const char *s, sq_err *err)
+{
+    uint32_t addr;
+    int plen;
+    if (ch_cidr_decode(s, &addr, &plen) == 0)
+        return 0;
     if (strchr(s, ':'))
         return sq_errf(err, -EINVAL, "%s: '%s': IPv6 is not supported by iptables faults yet "
                                      "(IPv4 only)",
@@ -146,18 +158,10 @@ int ch_protect_cidr(const char *flag, const char *cidr, int force, sq_err *err)
 {
     if (force)
         return 0;
-    char addr[64];
-    snprintf(addr, sizeof addr, "%s", cidr);
-    char *slash = strchr(addr, '/');
-    int plen = 32;
-    if (slash) {
-        plen = atoi(slash + 1);
-        *slash = '\0';
-    }
-    struct in_addr a;
-    if (inet_pton(AF_INET, addr, &a) != 1)
-        return 0;
-    uint32_t v = ntohl(a.s_addr);
+    uint32_t v;
+    int plen;
+    if (ch_cidr_decode(cidr, &v, &plen))
+        return 0; /* not ours to judge: ch_parse_cidr reports it */
     uint32_t mask = plen ? 0xffffffffu << (32 - plen) : 0;
     uint32_t lo = 0x7f000000u;
     /* Overlap: the two prefixes agree on the shorter one's bits. */

@@ -20,19 +20,12 @@
  * the text does not parse (the planner has validated it already). */
 static int cidr_has(const char *cidr, uint32_t a)
 {
-    char addr[64];
-    snprintf(addr, sizeof addr, "%s", cidr);
-    char *slash = strchr(addr, '/');
-    int plen = 32;
-    if (slash) {
-        plen = atoi(slash + 1);
-        *slash = '\0';
-    }
-    struct in_addr in;
-    if (plen < 0 || plen > 32 || inet_pton(AF_INET, addr, &in) != 1)
+    uint32_t net;
+    int plen;
+    if (ch_cidr_decode(cidr, &net, &plen))
         return 0;
     uint32_t mask = plen ? 0xffffffffu << (32 - plen) : 0;
-    return (ntohl(in.s_addr) & mask) == (a & mask);
+    return (net & mask) == (a & mask);
 }
 
 /* Whether one rule (its args, in chain dir) matches the packets of flow fl
