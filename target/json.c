@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "core/json.h"
 
 /* Appends one byte if it fits; returns 0 or -ENOSPC. */
 static int put(char *buf, size_t len, size_t *pos, char c)
@@ -14,29 +17,6 @@ static int put(char *buf, size_t len, size_t *pos, char c)
     buf[(*pos)++] = c;
     buf[*pos] = '\0';
     return 0;
-}
-
-/* Returns the length (2..4) of the valid UTF-8 sequence starting at p (whose
- * first byte is >= 0x80), or 0 when it is not valid UTF-8. */
-static int utf8_len(const unsigned char *p)
-{
-    unsigned char c = p[0];
-    int n;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-    else
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (int i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    return n;
 }
 
 /* Appends s as an escaped JSON string literal (see tg_internal.h). Invalid
@@ -55,13 +35,14 @@ int tg_json_str(char *buf, size_t len, size_t *pos, const char *s)
             for (int i = 0; !rc && esc[i]; i++)
                 rc = put(buf, len, pos, esc[i]);
         } else if (c >= 0x80) {
-            int n = utf8_len(p);
+            unsigned cp;
+            size_t n = sq_utf8_decode(p, strnlen((const char *)p, 4), &cp);
             if (n == 0) {
                 const char *rep = "\\ufffd";
                 for (int i = 0; !rc && rep[i]; i++)
                     rc = put(buf, len, pos, rep[i]);
             } else {
-                for (int i = 0; !rc && i < n; i++)
+                for (size_t i = 0; !rc && i < n; i++)
                     rc = put(buf, len, pos, (char)p[i]);
                 p += n - 1;
             }
