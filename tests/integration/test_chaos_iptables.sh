@@ -19,20 +19,8 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/netns.sh"
 . "$HERE/../lib/chaos.sh"
-netns_require
 command -v curl >/dev/null 2>&1 || { echo "SKIP: curl is not installed"; exit 77; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/squall-chaos-ipt.XXXXXX")
-SD="$TMP/state"
-SERVER=""
-cleanup() {
-    agents_cleanup
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-    netns_cleanup
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+chaos_net_begin chaos-ipt
 
 netns_pair 10.231.1 || { echo "FAIL: cannot create the namespaces"; exit 1; }
 PORT=8080

@@ -10,19 +10,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/netns.sh"
 . "$HERE/../lib/chaos.sh"
-netns_require
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/squall-chaos-link.XXXXXX")
-SD="$TMP/state"
-SERVER=""
-cleanup() {
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-    agents_cleanup
-    netns_cleanup
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+chaos_net_begin chaos-link
 
 netns_pair 10.231.2 || { echo "FAIL: cannot create the namespaces"; exit 1; }
 # A listener in B, so that "traffic flows again" means a completed connection.

@@ -15,22 +15,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/netns.sh"
 . "$HERE/../lib/chaos.sh"
-netns_require
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/squall-chaos-load.XXXXXX")
-SD="$TMP/state"
-mkdir -m 0700 "$SD"
-SERVER=""
-LOAD=""
-cleanup() {
-    agents_cleanup
-    [ -n "$LOAD" ] && kill "$LOAD" 2>/dev/null && wait "$LOAD" 2>/dev/null
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-    netns_cleanup
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+chaos_net_begin chaos-load
 
 netns_pair 10.231.5 || { echo "FAIL: cannot create the namespaces"; exit 1; }
 PORT=8080

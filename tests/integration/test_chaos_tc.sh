@@ -13,21 +13,9 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/netns.sh"
 . "$HERE/../lib/chaos.sh"
-netns_require
 command -v tc >/dev/null 2>&1 || { echo "SKIP: tc is not installed"; exit 77; }
 command -v curl >/dev/null 2>&1 || { echo "SKIP: curl is not installed"; exit 77; }
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/squall-chaos-tc.XXXXXX")
-SD="$TMP/state"
-SERVER=""
-cleanup() {
-    agents_cleanup
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-    netns_cleanup
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+chaos_net_begin chaos-tc
 
 netns_pair 10.231.4 || { echo "FAIL: cannot create the namespaces"; exit 1; }
 qdisc() { tc -n "$NS_B" qdisc show dev "$VETH_B"; }

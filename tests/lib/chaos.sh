@@ -4,6 +4,32 @@
 FAILS=0
 AGENT_PIDS=()
 
+# chaos_net_begin NAME: the start every network-fault test shares: needs
+# root (exit 77), a scratch dir $TMP with a 0700 state dir $SD, and at exit
+# the agents, $LOAD and $SERVER (pids the test started, if set), the
+# namespaces and $TMP are removed. Source netns.sh first.
+chaos_net_begin() {
+    netns_require
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/squall-$1.XXXXXX")
+    SD="$TMP/state"
+    mkdir -m 0700 "$SD"
+    SERVER=""
+    LOAD=""
+    trap chaos_net_end EXIT
+    trap 'exit 1' INT TERM
+}
+
+# chaos_net_end: the exit trap of chaos_net_begin.
+chaos_net_end() {
+    local p
+    agents_cleanup
+    for p in "$LOAD" "$SERVER"; do
+        [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    netns_cleanup
+    rm -rf "$TMP"
+}
+
 # check DESC COMMAND...: runs the command; counts a failure with DESC.
 check() {
     local desc=$1
