@@ -273,6 +273,12 @@ static int parse_args(int argc, char **argv, chaos_opts *o, int fault_opts)
         return cli_usage_error(CMD, "--signal applies to kill only (stop always sends SIGSTOP)");
     if (o->have_interval && s->kind != CH_KILL)
         return cli_usage_error(CMD, "--interval applies to kill --for only");
+    int narrowed = s->port || s->src || s->dst || (s->proto && strcmp(s->proto, "all") != 0);
+    if ((s->kind == CH_DROP || s->kind == CH_REJECT || s->kind == CH_LOSS) && !narrowed &&
+        !s->force)
+        return cli_usage_error(CMD, "%s without --port, --src, --dst or --proto would hit every "
+                                    "packet of the host or namespace; narrow it, or add --force",
+                               ch_kind_name(s->kind));
     return 0;
 }
 

@@ -58,6 +58,8 @@ usage_error "probability" "--probability" loss --port 80 --probability 150% --fo
 usage_error "loss without probability" "loss needs --probability" loss --port 80 --for 1s
 usage_error "probability on drop" "--probability applies to loss only" drop --port 80 --probability 10% --for 1s
 usage_error "proto" "--proto: 'sctp'" drop --proto sctp --for 1s
+usage_error "drop of everything" "would hit every packet" drop --for 1s
+usage_error "loss of everything" "would hit every packet" loss --probability 10% --proto all --for 1s
 usage_error "port with icmp" "--port needs --proto tcp or udp" drop --proto icmp --port 80 --for 1s
 usage_error "bad cidr" "--src: '10.1.2.300'" drop --src 10.1.2.300 --for 1s
 usage_error "ipv6" "IPv6" drop --dst fd00::1 --for 1s
