@@ -154,12 +154,7 @@ typedef struct rp_outputs {
 int rp_report_finish(const char *run_dir, const char *const *extra, size_t n_extra,
                      const rp_outputs *outs, FILE *term, int *exit_code, sq_err *err);
 
-/* ---- compatibility: the summary alone ------------------------------------ */
-
-/* Builds summary.json for run_dir with the objectives stored in run.json.
- * Returns 0 and a new reference owned by the caller in *out, or a negative
- * errno with the message in err. */
-int rp_summary_build(const char *run_dir, json_t **out, sq_err *err);
+/* ---- a summary.json document ------------------------------------------------ */
 
 /* Prints the terminal summary of a summary.json document: the headline
  * numbers, one line per objective with ✓/✗. */

@@ -213,18 +213,6 @@ int rp_summary_exit_code(const json_t *summary)
     return SQ_EXIT_OK;
 }
 
-/* Builds summary.json with the stored objectives; see reports.h. */
-int rp_summary_build(const char *run_dir, json_t **out, sq_err *err)
-{
-    rp_report *r = NULL;
-    int rc = rp_report_load(run_dir, NULL, 0, &r, err);
-    if (rc)
-        return rc;
-    *out = rp_report_summary(r);
-    rp_report_free(r);
-    return *out ? 0 : sq_errf(err, -ENOMEM, "out of memory building summary.json");
-}
-
 /* Writes data to path via path.tmp + fsync + rename. */
 int rp_write_file(const char *path, const char *data, size_t len, sq_err *err)
 {
