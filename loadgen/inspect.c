@@ -2,12 +2,8 @@
  * reader.
  *
  * Peak: the largest number of requests in any 1-second window, sliding over
- * the request timestamps (not calendar seconds). Requests arrive sorted, so
- * a ring of the timestamps in (t - 1 s, t] is kept for the current request
- * t; its size after each request is a candidate. That window is the
- * half-open [first, first + 1 s) for its first request `first`, reported as
- * peak_at; on ties the earliest window wins. Memory: 8 bytes per request in
- * the busiest second.
+ * the request timestamps (not calendar seconds), computed by lg_peak
+ * (tally.c); the window is [peak_at, peak_at + 1 s).
  *
  * Users: an exact hash set of the distinct ids (about 24 bytes + the id per
  * user). Routes: a hash map of lg_route_key counts, at most
@@ -19,114 +15,7 @@
 #include "loadgen/inspect.h"
 #include "loadgen/loadgen.h"
 #include "loadgen/route.h"
-
-/* An open-addressing set of strings (users) or counter map (routes). */
-typedef struct sset_slot {
-    uint64_t hash;
-    char *key; /* owned; NULL = empty */
-    uint64_t count;
-} sset_slot;
-
-typedef struct sset {
-    sset_slot *slots;
-    size_t cap, n;
-} sset;
-
-/* FNV-1a of s[0..n). */
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-/* Frees every key and the table. */
-static void sset_free(sset *s)
-{
-    for (size_t i = 0; i < s->cap; i++)
-        free(s->slots[i].key);
-    free(s->slots);
-    memset(s, 0, sizeof *s);
-}
-
-/* Doubles the table. Returns 0 or -ENOMEM. */
-static int sset_grow(sset *s)
-{
-    size_t ncap = s->cap ? s->cap * 2 : 1024;
-    sset_slot *ns = calloc(ncap, sizeof *ns);
-    if (!ns)
-        return -ENOMEM;
-    for (size_t i = 0; i < s->cap; i++) {
-        if (!s->slots[i].key)
-            continue;
-        size_t j = s->slots[i].hash & (ncap - 1);
-        while (ns[j].key)
-            j = (j + 1) & (ncap - 1);
-        ns[j] = s->slots[i];
-    }
-    free(s->slots);
-    s->slots = ns;
-    s->cap = ncap;
-    return 0;
-}
-
-/* Finds key in s, adding it (count 0) unless the set holds max keys
- * already (then *slot is NULL). Returns 0 or -ENOMEM. */
-static int sset_get(sset *s, const char *key, size_t max, sset_slot **slot)
-{
-    *slot = NULL;
-    if ((s->n + 1) * 4 > s->cap * 3 && sset_grow(s))
-        return -ENOMEM;
-    size_t n = strlen(key);
-    uint64_t h = hash_bytes(key, n);
-    size_t j = h & (s->cap - 1);
-    while (s->slots[j].key) {
-        if (s->slots[j].hash == h && strcmp(s->slots[j].key, key) == 0) {
-            *slot = &s->slots[j];
-            return 0;
-        }
-        j = (j + 1) & (s->cap - 1);
-    }
-    if (s->n >= max)
-        return 0;
-    s->slots[j].key = strdup(key);
-    if (!s->slots[j].key)
-        return -ENOMEM;
-    s->slots[j].hash = h;
-    s->slots[j].count = 0;
-    s->n++;
-    *slot = &s->slots[j];
-    return 0;
-}
-
-/* The timestamps of the last second, oldest first. */
-typedef struct tring {
-    int64_t *v;
-    size_t head, n, cap;
-} tring;
-
-/* Appends ts. Returns 0 or -ENOMEM. */
-static int tring_push(tring *r, int64_t ts)
-{
-    if (r->n == r->cap) {
-        size_t ncap = r->cap ? r->cap * 2 : 1024;
-        int64_t *nv = malloc(ncap * sizeof *nv);
-        if (!nv)
-            return -ENOMEM;
-        for (size_t i = 0; i < r->n; i++)
-            nv[i] = r->v[(r->head + i) % r->cap];
-        free(r->v);
-        r->v = nv;
-        r->head = 0;
-        r->cap = ncap;
-    }
-    r->v[(r->head + r->n) % r->cap] = ts;
-    r->n++;
-    return 0;
-}
+#include "loadgen/tally.h"
 
 /* 1 for methods that only read. */
 static int is_read(const char *m)
@@ -168,7 +57,7 @@ static int cmp_count(const void *a, const void *b)
 }
 
 /* Keeps the top LG_INSPECT_TOP_ROUTES of the route map in r->routes. */
-static void top_routes(lg_inspect *r, const sset *routes, uint64_t other)
+static void top_routes(lg_inspect *r, const lg_strset *routes, uint64_t other)
 {
     lg_inspect_count *top = r->routes;
     size_t n = 0;
@@ -200,15 +89,15 @@ static void top_routes(lg_inspect *r, const sset *routes, uint64_t other)
 int lg_inspect_run(lg_traffic *t, int user_key_given, lg_inspect *out, sq_err *err)
 {
     int rc = 0;
-    sset users = {0}, routes = {0};
-    tring ring = {0};
+    lg_strset users = {0}, routes = {0};
+    lg_peak peak = {0};
     uint64_t other_routes = 0;
     memset(out, 0, sizeof *out);
     out->format = lg_traffic_format_of(t);
     out->users_known = user_key_given;
     lg_traffic_req req;
     char key[LG_ROUTE_KEY_MAX];
-    sset_slot *slot;
+    lg_strset_slot *slot;
     for (;;) {
         rc = lg_traffic_next(t, &req, err);
         if (rc == 0)
@@ -221,16 +110,8 @@ int lg_inspect_run(lg_traffic *t, int user_key_given, lg_inspect *out, sq_err *e
         out->last_ns = req.ts_ns;
         out->requests++;
         /* the sliding 1-second window ending at this request */
-        if (tring_push(&ring, req.ts_ns))
+        if (lg_peak_push(&peak, req.ts_ns, 1))
             goto oom;
-        while (ring.v[ring.head] <= req.ts_ns - SQ_NS_PER_S) {
-            ring.head = (ring.head + 1) % ring.cap;
-            ring.n--;
-        }
-        if (ring.n > out->peak_rps) {
-            out->peak_rps = ring.n;
-            out->peak_at_ns = ring.v[ring.head];
-        }
         count_method(out, req.method);
         if (is_read(req.method))
             out->reads++;
@@ -239,11 +120,11 @@ int lg_inspect_run(lg_traffic *t, int user_key_given, lg_inspect *out, sq_err *e
         if (req.user) {
             out->users_known = 1;
             out->requests_with_user++;
-            if (sset_get(&users, req.user, SIZE_MAX, &slot))
+            if (lg_strset_get(&users, req.user, SIZE_MAX, &slot))
                 goto oom;
         }
         lg_route_key(req.method, req.url, key, sizeof key);
-        if (sset_get(&routes, key, LG_INSPECT_MAX_ROUTES, &slot))
+        if (lg_strset_get(&routes, key, LG_INSPECT_MAX_ROUTES, &slot))
             goto oom;
         if (slot)
             slot->count++;
@@ -251,6 +132,8 @@ int lg_inspect_run(lg_traffic *t, int user_key_given, lg_inspect *out, sq_err *e
             other_routes++;
     }
     out->users = users.n;
+    out->peak_rps = peak.peak;
+    out->peak_at_ns = peak.peak_at;
     out->routes_distinct = routes.n + (other_routes ? 1 : 0);
     out->duration_s = out->requests ? (double)(out->last_ns - out->first_ns) / 1e9 : 0;
     out->mean_rps = out->duration_s > 0 ? (double)(out->requests - 1) / out->duration_s
@@ -264,9 +147,9 @@ int lg_inspect_run(lg_traffic *t, int user_key_given, lg_inspect *out, sq_err *e
 oom:
     rc = sq_errf(err, -ENOMEM, "out of memory while inspecting");
 out:
-    sset_free(&users);
-    sset_free(&routes);
-    free(ring.v);
+    lg_strset_free(&users);
+    lg_strset_free(&routes);
+    lg_peak_free(&peak);
     return rc;
 }
 

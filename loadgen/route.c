@@ -1,5 +1,6 @@
 /* route.c — route keys and per-route statistics tables. */
 #include "route.h"
+#include "tally.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -82,9 +83,10 @@ void lg_routes_free(lg_routes *t)
 /* Finds or adds a route by key; returns its index or -ENOMEM. */
 int lg_routes_intern(lg_routes *t, const char *key)
 {
-    for (size_t i = 0; i < t->n; i++)
-        if (strcmp(t->items[i].key, key) == 0)
-            return (int)i;
+    size_t slot = lg_hash_bytes(key, strlen(key)) & (LG_ROUTE_INDEX - 1);
+    for (; t->index[slot]; slot = (slot + 1) & (LG_ROUTE_INDEX - 1))
+        if (strcmp(t->items[t->index[slot] - 1].key, key) == 0)
+            return t->index[slot] - 1;
     if (t->n >= LG_MAX_ROUTES && strcmp(key, "OTHER") != 0)
         return lg_routes_intern(t, "OTHER"); /* "OTHER" itself may go one past the cap */
     if (t->n == t->cap) {
@@ -100,6 +102,7 @@ int lg_routes_intern(lg_routes *t, const char *key)
     r->stats = lg_stats_new(LG_ROUTE_DIGITS);
     if (!r->stats)
         return -ENOMEM;
+    t->index[slot] = (int)t->n + 1;
     return (int)t->n++;
 }
 

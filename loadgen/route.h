@@ -20,9 +20,12 @@ typedef struct lg_route {
     lg_stats *stats;
 } lg_route;
 
+#define LG_ROUTE_INDEX 2048 /* hash index slots: more than LG_MAX_ROUTES + 1, a power of 2 */
+
 typedef struct lg_routes {
     lg_route *items;
     size_t n, cap;
+    int index[LG_ROUTE_INDEX]; /* item index + 1 by key hash (0 = empty) */
 } lg_routes;
 
 /* Initialises an empty table. */
