@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/load_replay.h"
 #include "loadgen/loadgen.h"
 #include "reports/reports.h"
 
@@ -23,9 +24,11 @@
 
 static const char usage[] =
     "usage: squall load URL [options]\n"
+    "       squall load URL --traffic FILE [--speed Kx | --rate Kxpeak | --rate R] [options]\n"
     "\n"
     "Sends HTTP requests to URL and writes a run directory (run.json, series.jsonl,\n"
-    "routes.json, summary.json).\n"
+    "routes.json, summary.json). With --traffic, replays a recorded traffic file at\n"
+    "URL (its paths and queries; the recorded host is replaced by URL's).\n"
     "\n"
     "Load model (open model when a rate is given, closed model otherwise):\n"
     "  -r, --rate R           requests per second on a fixed schedule, or a ramp\n"
@@ -38,6 +41,21 @@ static const char usage[] =
     "      --ramp D           open model: rise linearly from 0 to --rate over the first\n"
     "                         D of the duration\n"
     "  -t, --threads N        worker threads (default: number of cores)\n"
+    "\n"
+    "Replay (docs/load.md, \"Replaying traffic\"):\n"
+    "      --traffic FILE     replay FILE (squall JSON Lines, combined/common log,\n"
+    "                         GoReplay .gor, HAR) in the open model\n"
+    "      --format F         auto (default), jsonl, combined, common, gor, har\n"
+    "      --speed Kx         compress the recorded timeline K times (default 1x)\n"
+    "      --rate Kxpeak      replay so that the peak is K x the file's recorded peak\n"
+    "      --rate R           replay so that the peak is R req/s\n"
+    "      --loop             repeat the file (until --duration or Ctrl-C)\n"
+    "  -d, --duration D       cut the replay after D\n"
+    "      --user-key K       header:NAME, query:NAME, cookie:NAME or json:/pointer\n"
+    "      --sample P%        keep the users whose stable hash falls under P\n"
+    "      --seed N           seed of that hash (default 0)\n"
+    "      --clone K          replay each kept user K times as distinct users\n"
+    "      --skip-bad         count and skip unreadable records instead of failing\n"
     "\n"
     "Requests:\n"
     "  -m, --method M         HTTP method (default GET)\n"
@@ -102,6 +120,7 @@ static const struct option long_opts[] = {
     {"junit", required_argument, NULL, OPT_JUNIT},
     {"engine", required_argument, NULL, OPT_ENGINE},
     {"shard", required_argument, NULL, OPT_SHARD},
+    LOAD_REPLAY_LONG_OPTS,
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -123,6 +142,8 @@ typedef struct load_opts {
     const char *slos[MAX_SLOS]; /* --slo, validated; stored in run.json */
     size_t n_slos;
     const char *junit;          /* --junit FILE */
+    load_replay replay;         /* --traffic and its options */
+    int have_method;            /* -m given */
 } load_opts;
 
 /* Parses one --phase SPEC "[NAME=]DURATION@RATE[..RATE]" into p. */
@@ -268,6 +289,7 @@ static int parse_args(int argc, char **argv, load_opts *o)
             if (!*optarg)
                 return cli_usage_error(CMD, "--method: empty");
             cfg->method = optarg;
+            o->have_method = 1;
             break;
         case 'H':
             if (cfg->n_headers == MAX_HEADERS)
@@ -374,6 +396,11 @@ static int parse_args(int argc, char **argv, load_opts *o)
             fputs(usage, stdout);
             return -1;
         default:
+            if (c >= LOAD_REPLAY_OPT && c < OPT_REPLAY_END) {
+                if ((rc = load_replay_flag(&o->replay, c, optarg)))
+                    return rc;
+                break;
+            }
             return SQ_EXIT_USAGE;
         }
     }
@@ -393,6 +420,12 @@ static int resolve_model(load_opts *o)
     size_t n = 0;
     int rc;
     int64_t duration = o->have_duration ? o->duration_ns : 10 * SQ_NS_PER_S;
+    if (o->replay.opts.path || o->replay.given_other) {
+        int conflicting = o->n_phases || o->ramp_ns || o->have_method || cfg->body ||
+                          o->body_file || (o->have_connections && !o->rate && 0);
+        return load_replay_plan(&o->replay, cfg, o->rate, o->have_duration ? o->duration_ns : 0,
+                                conflicting);
+    }
     if (o->n_phases) {
         if (o->rate || o->have_duration || o->ramp_ns)
             return cli_usage_error(CMD, "--phase replaces --rate, --duration and --ramp; "
@@ -453,7 +486,15 @@ static json_t *load_json(const lg_config *cfg)
                              cfg->tag_header);
     if (!load)
         return NULL;
-    if (cfg->open_model) {
+    if (cfg->replay) {
+        const lg_replay_plan *p = lg_replay_plan_of(cfg->replay);
+        json_object_set_new(load, "model", json_string("replay"));
+        json_object_set_new(load, "intended_requests",
+                            p->total && cfg->shard_count == 1 ? json_integer((json_int_t)p->total)
+                                                              : json_null());
+        json_object_set_new(load, "duration_s",
+                            p->duration_ns ? json_real((double)p->duration_ns / 1e9) : json_null());
+    } else if (cfg->open_model) {
         json_t *phases = json_array();
         for (size_t i = 0; i < cfg->schedule.n_phases; i++) {
             const lg_phase *p = &cfg->schedule.phases[i];
@@ -473,7 +514,8 @@ static json_t *load_json(const lg_config *cfg)
     for (size_t i = 0; i < cfg->n_headers; i++)
         json_array_append_new(headers, sq_json_text(cfg->headers[i]));
     json_object_set_new(load, "headers", headers);
-    json_object_set_new(load, "multiplier", json_real(1.0));
+    json_object_set_new(load, "multiplier",
+                        json_real(cfg->replay ? lg_replay_plan_of(cfg->replay)->multiplier : 1.0));
     return load;
 }
 
@@ -494,6 +536,10 @@ static int write_run_json(sq_rundir *rd, const load_opts *o, sq_err *err)
     }
     for (size_t i = 0; i < o->n_slos; i++)
         json_array_append_new(slos, sq_json_text(o->slos[i]));
+    if (cfg->replay) {
+        json_object_set_new(run, "traffic", load_replay_json(&o->replay));
+        json_object_set_new(run, "users", load_replay_users(&o->replay));
+    }
     int rc = sq_rundir_write_json(rd, "run.json", run, err);
     json_decref(run);
     return rc;
@@ -567,85 +613,83 @@ static int finish_report(sq_rundir *rd, const load_opts *o)
     return code;
 }
 
-int cmd_load(int argc, char **argv)
+/* The body of `squall load` over o (initialised by the caller). */
+static int load_body(int argc, char **argv, load_opts *o)
 {
-    load_opts o;
-    memset(&o, 0, sizeof o);
-    lg_config_init(&o.cfg);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    o.cfg.threads = cores > 0 ? (unsigned)cores : 1;
-    o.cfg.headers = o.headers;
-    int rc = parse_args(argc, argv, &o);
+    o->cfg.threads = cores > 0 ? (unsigned)cores : 1;
+    o->cfg.headers = o->headers;
+    int rc = parse_args(argc, argv, o);
     if (rc)
         return rc < 0 ? SQ_EXIT_OK : rc;
-    if ((rc = resolve_model(&o)))
+    if ((rc = resolve_model(o)))
         return rc;
-    if (o.body_file) {
-        if (o.cfg.body)
+    if (o->body_file) {
+        if (o->cfg.body)
             return cli_usage_error(CMD, "give --body or --body-file, not both");
-        if ((rc = read_file(o.body_file, &o.body_owned, &o.cfg.body_len)))
+        if ((rc = read_file(o->body_file, &o->body_owned, &o->cfg.body_len)))
             return rc;
-        o.cfg.body = o.body_owned;
+        o->cfg.body = o->body_owned;
     }
-    if (o.cfg.body && strcmp(o.cfg.method, "GET") == 0)
-        o.cfg.method = "POST";
+    if (o->cfg.body && strcmp(o->cfg.method, "GET") == 0)
+        o->cfg.method = "POST";
 
     char run_id[80], out_dir[4096];
     sq_err err;
-    if (o.tag) {
-        if (sq_run_id_validate(o.tag, &err)) {
-            free(o.body_owned);
+    if (o->tag) {
+        if (sq_run_id_validate(o->tag, &err)) {
+            free(o->body_owned);
             return cli_usage_error(CMD, "--tag: %s", err.msg);
         }
-        snprintf(run_id, sizeof run_id, "%s", o.tag);
+        snprintf(run_id, sizeof run_id, "%s", o->tag);
     } else {
         sq_run_id_generate(run_id, sizeof run_id);
     }
-    o.cfg.run_id = run_id;
-    snprintf(out_dir, sizeof out_dir, "%s", o.out ? o.out : "runs/");
-    if (!o.out)
+    o->cfg.run_id = run_id;
+    snprintf(out_dir, sizeof out_dir, "%s", o->out ? o->out : "runs/");
+    if (!o->out)
         strncat(out_dir, run_id, sizeof out_dir - strlen(out_dir) - 1);
-    o.cfg.progress = !o.quiet && isatty(STDERR_FILENO);
+    o->cfg.progress = !o->quiet && isatty(STDERR_FILENO);
     long fd_limit = sq_raise_fd_limit();
-    if (fd_limit > 0 && (long)o.cfg.connections + 64 > fd_limit) {
+    if (fd_limit > 0 && (long)o->cfg.connections + 64 > fd_limit) {
         fprintf(stderr, "squall load: --connections %u needs about %u open files but the limit "
                         "is %ld; raise it (ulimit -n) or use fewer connections\n",
-                o.cfg.connections, o.cfg.connections + 64, fd_limit);
-        free(o.body_owned);
+                o->cfg.connections, o->cfg.connections + 64, fd_limit);
+        free(o->body_owned);
         return SQ_EXIT_RUNTIME;
     }
 
     char existing[4200];
     snprintf(existing, sizeof existing, "%s/run.json", out_dir);
     if (access(existing, F_OK) == 0) {
-        free(o.body_owned);
+        free(o->body_owned);
         return cli_usage_error(CMD, "'%s' already holds a run; give a new --out directory "
                                     "(run directories are never mixed)",
                                out_dir);
     }
     sq_rundir *rd = NULL;
-    if (sq_rundir_open(out_dir, &rd, &err) || write_run_json(rd, &o, &err)) {
+    if (sq_rundir_open(out_dir, &rd, &err) || write_run_json(rd, o, &err)) {
         fprintf(stderr, "squall load: %s\n", err.msg);
         sq_rundir_free(rd);
-        free(o.body_owned);
+        free(o->body_owned);
         return SQ_EXIT_RUNTIME;
     }
-    o.cfg.stop_fd = stop_signals();
+    o->cfg.stop_fd = stop_signals();
     lg_totals totals;
-    rc = lg_run(&o.cfg, rd, &totals, &err);
+    rc = lg_run(&o->cfg, rd, &totals, &err);
     /* SIGINT/SIGTERM stay blocked until exit: the run directory is written in
      * full even if a second Ctrl-C comes while the report is being built */
-    if (o.cfg.stop_fd >= 0)
-        close(o.cfg.stop_fd);
+    if (o->cfg.stop_fd >= 0)
+        close(o->cfg.stop_fd);
     if (rc) {
         fprintf(stderr, "squall load: %s\n", err.msg);
         rc = rc == -EINVAL ? SQ_EXIT_USAGE : SQ_EXIT_RUNTIME;
         goto out;
     }
-    report_error_samples(rd, &totals, o.quiet);
+    report_error_samples(rd, &totals, o->quiet);
     if (totals.stopped)
         record_abort(rd);
-    rc = finish_report(rd, &o);
+    rc = finish_report(rd, o);
     if (totals.stopped)
         rc = SQ_EXIT_ABORTED;
     else if (rc == SQ_EXIT_OK && totals.completed == 0 && totals.errors > 0 &&
@@ -661,6 +705,17 @@ int cmd_load(int argc, char **argv)
     }
 out:
     sq_rundir_free(rd);
-    free(o.body_owned);
+    free(o->body_owned);
+    return rc;
+}
+
+int cmd_load(int argc, char **argv)
+{
+    load_opts o;
+    memset(&o, 0, sizeof o);
+    lg_config_init(&o.cfg);
+    load_replay_init(&o.replay);
+    int rc = load_body(argc, argv, &o);
+    load_replay_free(&o.replay);
     return rc;
 }

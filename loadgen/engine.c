@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "loadgen/engine.h"
+#include "loadgen/feeder.h"
 #include "loadgen/metrics.h"
 #include "loadgen/progress.h"
 #include "loadgen/route.h"
@@ -43,6 +44,7 @@ typedef struct lg_run_state {
     lg_stats *total;
     lg_metrics *metrics;
     lg_progress progress;
+    lg_feeder *feeder; /* replay only */
     sq_rundir *rd;
     sq_err *err; /* where write_interval reports */
     int64_t end_ns; /* mono ns the last worker finished (set after join) */
@@ -87,7 +89,9 @@ static int write_interval(uint64_t i, lg_stats *s, int last, void *ctx)
     if (end <= start)
         end = start + 1;
     double dur = (double)(end - start) / 1e9;
-    uint64_t intended = cfg->open_model ? intended_between(st, start, end) : s->sent;
+    uint64_t intended = st->feeder       ? lg_feeder_take_planned(st->feeder, i)
+                        : cfg->open_model ? intended_between(st, start, end)
+                                          : s->sent;
     json_t *line = json_pack("{s:I, s:f, s:f, s:I, s:I, s:f, s:I, s:f, s:I}", "interval", (json_int_t)i,
                              "t_s", (double)start / 1e9, "dur_s", dur, "start_utc_ns",
                              (json_int_t)(st->sh.t0_utc + start), "intended", (json_int_t)intended,
@@ -101,9 +105,11 @@ static int write_interval(uint64_t i, lg_stats *s, int last, void *ctx)
         uint64_t unsent = 0; /* exact: intended = sent + unsent over the run */
         for (unsigned w = 0; w < st->sh.n_workers; w++)
             unsent += st->sh.agg.unsent[w];
+        if (st->feeder)
+            unsent += atomic_load(&st->feeder->unsent);
         json_object_set_new(line, "unsent", json_integer((json_int_t)unsent));
     }
-    if (cfg->open_model) {
+    if (cfg->open_model && !cfg->replay) {
         size_t p = lg_schedule_phase_at(&cfg->schedule, start);
         if (cfg->schedule.phases[p].name[0])
             json_object_set_new(line, "phase", json_string(cfg->schedule.phases[p].name));
@@ -142,6 +148,8 @@ static int check_config(const lg_config *cfg, sq_err *err)
         return sq_errf(err, -EINVAL, "connections must be at least 1");
     if (cfg->interval_ns < 10 * SQ_NS_PER_MS)
         return sq_errf(err, -EINVAL, "the series interval must be at least 10ms");
+    if (cfg->replay && !cfg->open_model)
+        return sq_errf(err, -EINVAL, "a replay runs in the open model");
     if (!cfg->open_model && cfg->duration_ns <= 0)
         return sq_errf(err, -EINVAL, "the closed model needs a positive duration");
     if (!cfg->run_id || sq_run_id_validate(cfg->run_id, err))
@@ -200,6 +208,7 @@ static void run_state_free(lg_run_state *st)
 {
     for (unsigned i = 0; i < st->sh.n_workers; i++)
         lg_worker_free(st->workers[i]);
+    lg_feeder_free(st->feeder);
     lg_agg_destroy(&st->sh.agg);
     lg_stats_free(st->total);
     lg_metrics_free(st->metrics);
@@ -241,9 +250,19 @@ static void fill_totals(lg_run_state *st, lg_totals *t)
                 snprintf(t->first_error[c], sizeof t->first_error[c], "%s",
                          lg_worker_first_error(st->workers[i], c));
     }
+    if (st->feeder)
+        t->unsent += atomic_load(&st->feeder->unsent);
     t->intended = t->sent + t->unsent;
     t->elapsed_s = (double)(st->end_ns - st->sh.t0_mono) / 1e9;
     t->stopped = atomic_load(&st->sh.stop) != 0;
+}
+
+/* How long the run is planned to last (0: until stopped). */
+static int64_t run_length(const lg_config *cfg)
+{
+    if (cfg->replay)
+        return lg_replay_plan_of(cfg->replay)->duration_ns;
+    return cfg->open_model ? lg_schedule_duration(&cfg->schedule) : cfg->duration_ns;
 }
 
 /* Runs the load; see loadgen.h. */
@@ -277,13 +296,21 @@ int lg_run(const lg_config *cfg, sq_rundir *rd, lg_totals *totals, sq_err *err)
         if ((rc = lg_worker_new(sh, i, slots, &st->workers[i], err)) < 0)
             goto out;
     }
+    if (cfg->replay) {
+        if ((rc = lg_feeder_new(sh, st->workers, threads, &st->feeder, err)) < 0)
+            goto out;
+        sh->feeder = st->feeder;
+        for (unsigned i = 0; i < threads; i++)
+            lg_worker_attach_queue(st->workers[i], &st->feeder->q[i]);
+    }
     if (cfg->metrics_listen && (rc = lg_metrics_start(cfg->metrics_listen, cfg->hist_digits, &st->metrics, err)) < 0)
         goto out;
-    lg_progress_init(&st->progress, cfg->progress,
-                     cfg->open_model ? (double)lg_schedule_duration(&cfg->schedule) / 1e9
-                                     : (double)cfg->duration_ns / 1e9);
+    int64_t planned_ns = run_length(cfg);
+    lg_progress_init(&st->progress, cfg->progress, (double)planned_ns / 1e9);
     sh->t0_mono = sq_mono_ns() + START_DELAY_NS;
     sh->t0_utc = sq_utc_ns() + START_DELAY_NS;
+    if (st->feeder && (rc = lg_feeder_start(st->feeder, err)) < 0)
+        goto out;
     for (unsigned i = 0; i < threads; i++) {
         if (pthread_create(&st->threads[i], NULL, lg_worker_main, st->workers[i]) != 0) {
             sq_errf(err, rc = -EAGAIN, "cannot start worker thread %u", i);
@@ -301,19 +328,19 @@ int lg_run(const lg_config *cfg, sq_rundir *rd, lg_totals *totals, sq_err *err)
         lg_worker_wake(st->workers[i]);
     for (unsigned i = 0; i < st->started; i++)
         pthread_join(st->threads[i], NULL);
+    int feed_rc = st->feeder ? lg_feeder_join(st->feeder, err) : 0;
     for (unsigned i = 0; i < st->started; i++)
         if (sh->agg.finished_at[i] > st->end_ns)
             st->end_ns = sh->agg.finished_at[i];
     /* a run that was not stopped lasts at least its schedule, even when the
      * last response came back before the schedule's end */
-    if (cfg->open_model && !atomic_load(&sh->stop) &&
-        st->end_ns < sh->t0_mono + lg_schedule_duration(&cfg->schedule))
-        st->end_ns = sh->t0_mono + lg_schedule_duration(&cfg->schedule);
+    if (cfg->open_model && !atomic_load(&sh->stop) && st->end_ns < sh->t0_mono + planned_ns)
+        st->end_ns = sh->t0_mono + planned_ns;
     lg_progress_finish(&st->progress);
     if (st->started != threads)
         goto out;
-    if (sup_rc) {
-        rc = sup_rc;
+    if (sup_rc || feed_rc) {
+        rc = sup_rc ? sup_rc : feed_rc;
         goto out;
     }
     if ((rc = drain_ring(st, 1, err)) < 0 || (rc = write_routes(st, err)) < 0)

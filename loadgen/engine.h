@@ -23,13 +23,18 @@ typedef struct lg_shared {
     atomic_llong stop_at; /* mono ns of the first stop request, 0 if none */
 
     lg_agg agg; /* workers' intervals on their way to series.jsonl */
+    struct lg_feeder *feeder; /* replay: the feeder (feeder.h), else NULL */
 } lg_shared;
 
 typedef struct lg_worker lg_worker;
+struct lg_recq;
 
 /* Creates worker `id` with `slots` concurrent transfers. Caller owns it
  * (lg_worker_free). Returns 0 or a negative errno with a message. */
 int lg_worker_new(lg_shared *sh, unsigned id, unsigned slots, lg_worker **out, sq_err *err);
+
+/* Makes worker w take its requests from the replay queue q (not owned). */
+void lg_worker_attach_queue(lg_worker *w, struct lg_recq *q);
 
 /* Thread entry: runs the worker's loop until its share of the load is done
  * (or it is stopped) and every transfer has ended. */

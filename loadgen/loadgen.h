@@ -67,6 +67,11 @@ typedef struct lg_config {
     unsigned shard_index;   /* this process sends the schedule's requests k with */
     unsigned shard_count;   /* k % shard_count == shard_index (0-based; 1 shard) */
 
+    /* replay: requests come from a traffic file (lg_replay_new in
+     * loadgen/replay.h) instead of method/url/body; `url` is then the
+     * target the recorded paths are sent to. Not owned. */
+    const struct lg_replay *replay;
+
     const char *run_id;     /* the tag */
     const char *tag_header; /* default "X-Squall-Run" */
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loadgen/feeder.h"
 #include "loadgen/worker_int.h"
 
 /* xorshift128+: fast per-worker randomness for trace ids. */
@@ -52,16 +53,39 @@ static void maybe_finish(lg_worker *w)
         ev_break(w->loop, EVBREAK_ALL);
 }
 
-/* Takes a free slot, stamps it and hands it to the transport. */
-static void start_request(lg_worker *w, lg_xfer *x, int64_t intended, int64_t now)
+/* Writes x's trace digits at out; see worker_int.h. */
+void lg_xfer_trace(const lg_xfer *x, char *out)
+{
+    hex16(out, x->trace_rand[0]);
+    hex16(out + 16, x->trace_rand[1]);
+    out[32] = '-';
+    hex16(out + 33, x->trace_rand[2]);
+}
+
+/* The route index of a replayed request (the main route when the table
+ * cannot grow). */
+static int rec_route(lg_worker *w, const lg_rec *r)
+{
+    char key[LG_ROUTE_KEY_MAX];
+    int route = lg_routes_intern(&w->routes, lg_route_key(r->method, r->target, key, sizeof key));
+    return route < 0 ? w->route_main : route;
+}
+
+/* Takes a free slot, stamps it and hands it to the transport with the
+ * replayed request rec (owned by the slot from now on), or with the
+ * configured request when rec is NULL. */
+static void start_request(lg_worker *w, lg_xfer *x, lg_rec *rec, int64_t intended, int64_t now)
 {
     w->free_list = x->next_free;
     x->busy = 1;
     x->intended_ns = intended;
     x->started_ns = now;
-    hex16(x->trace_hex, rng_next(w->rng));
-    hex16(x->trace_hex + 16, rng_next(w->rng));
-    hex16(x->trace_hex + 33, rng_next(w->rng));
+    x->rec = rec;
+    x->route = rec ? rec_route(w, rec) : w->route_main;
+    for (int i = 0; i < 3; i++)
+        x->trace_rand[i] = rng_next(w->rng);
+    if (!rec)
+        lg_xfer_trace(x, x->trace_hex);
     w->in_flight++;
     w->cur->sent++;
     w->routes.items[x->route].stats->sent++;
@@ -80,6 +104,40 @@ static void arm_send(lg_worker *w, int64_t at)
     its.it_value.tv_nsec = at % SQ_NS_PER_S;
     timerfd_settime(w->send_fd, TFD_TIMER_ABSTIME, &its, NULL);
     w->armed_ns = at;
+}
+
+/* Replay: starts every queued request whose time has come, as long as a
+ * transfer is free; arms the timer for the next one, or asks the feeder
+ * for a wake-up when the queue is empty. */
+static void dispatch_replay(lg_worker *w)
+{
+    int64_t now = sq_mono_ns();
+    roll_intervals(w, now);
+    while (!w->sending_done) {
+        lg_rec *r = lg_recq_peek(w->queue);
+        if (!r) {
+            int closed = atomic_load(&w->queue->closed);
+            atomic_store(&w->queue->starving, 1);
+            if ((r = lg_recq_peek(w->queue)) == NULL) {
+                if (closed)
+                    w->sending_done = 1;
+                break; /* the feeder wakes us after its next push */
+            }
+            atomic_store(&w->queue->starving, 0);
+        }
+        int64_t at = w->sh->t0_mono + r->at_ns;
+        if (at > now) {
+            arm_send(w, at);
+            return;
+        }
+        if (!w->free_list)
+            return;
+        lg_recq_pop(w->queue);
+        start_request(w, w->free_list, r, at, now);
+        now = sq_mono_ns();
+        roll_intervals(w, now);
+    }
+    maybe_finish(w);
 }
 
 /* Open model: starts every request whose intended time has come, as long as
@@ -105,7 +163,7 @@ static void dispatch_open(lg_worker *w)
         }
         if (!w->free_list)
             return; /* resumed when a transfer completes */
-        start_request(w, w->free_list, w->next_abs, now);
+        start_request(w, w->free_list, NULL, w->next_abs, now);
         w->next_k += w->stride;
         w->next_abs = -1;
         now = sq_mono_ns();
@@ -125,7 +183,7 @@ static void dispatch_closed(lg_worker *w)
             w->sending_done = 1;
             break;
         }
-        start_request(w, w->free_list, now, now);
+        start_request(w, w->free_list, NULL, now, now);
         now = sq_mono_ns();
     }
     if (now >= w->end_ns)
@@ -142,6 +200,8 @@ static void dispatch(lg_worker *w)
     w->dispatching = 1;
     if (w->sending_done)
         maybe_finish(w);
+    else if (w->queue)
+        dispatch_replay(w);
     else if (w->cfg->open_model)
         dispatch_open(w);
     else
@@ -167,6 +227,8 @@ void lg_worker_complete(lg_worker *w, lg_xfer *x, long status, enum lg_error_cla
         w->cur->by_error[c]++;
         rs->by_error[c]++;
     }
+    free(x->rec);
+    x->rec = NULL;
     x->busy = 0;
     x->next_free = w->free_list;
     w->free_list = x;
@@ -240,6 +302,10 @@ static void on_drain_end(struct ev_loop *loop, ev_timer *t, int revents)
  * but never started, so that intended = sent + unsent holds exactly. */
 static void count_unsent(lg_worker *w)
 {
+    if (w->queue) {
+        w->unsent += lg_feeder_discard(w->sh->feeder, w->queue);
+        return;
+    }
     if (!w->cfg->open_model || w->sending_done)
         return;
     /* this worker's requests are k = next_k, next_k + n, ...; those with
@@ -282,6 +348,8 @@ static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
         cancel_all(w);
     } else if (stop == 1) {
         begin_drain(w, (double)w->cfg->drain_ns / 1e9);
+    } else {
+        dispatch(w); /* the feeder queued a request for a starving worker */
     }
 }
 
@@ -301,6 +369,39 @@ const char *lg_config_engine(const lg_config *cfg)
     if (cfg->engine == LG_ENGINE_NATIVE)
         return "native";
     return !cfg->http2 && strncmp(cfg->url, "http://", 7) == 0 ? "native" : "curl";
+}
+
+/* Fills w->base_url ("scheme://host[:port]") and w->host_header from the
+ * target URL. Returns 0 or -EINVAL with a message. */
+static int parse_target(lg_worker *w, sq_err *err)
+{
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    int rc = 0;
+    CURLU *u = curl_url();
+    if (!u)
+        return sq_errf(err, -ENOMEM, "out of memory");
+    if (curl_url_set(u, CURLUPART_URL, w->cfg->url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        rc = sq_errf(err, -EINVAL, "'%s' is not a valid URL", w->cfg->url);
+        goto out;
+    }
+    curl_url_get(u, CURLUPART_PORT, &port, 0); /* NULL: the scheme's default */
+    snprintf(w->host_header, sizeof w->host_header, "%s%s%s", host, port ? ":" : "",
+             port ? port : "");
+    snprintf(w->base_url, sizeof w->base_url, "%s://%s", scheme, w->host_header);
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* Gives the worker its replay queue; see engine.h. */
+void lg_worker_attach_queue(lg_worker *w, struct lg_recq *q)
+{
+    w->queue = q;
 }
 
 /* Creates worker id with `slots` request slots; see engine.h. */
@@ -331,6 +432,8 @@ int lg_worker_new(lg_shared *sh, unsigned id, unsigned slots, lg_worker **out, s
         sq_errf(err, rc, "out of memory");
         goto fail;
     }
+    if ((rc = parse_target(w, err)) < 0)
+        goto fail;
     w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV);
     w->send_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (!w->loop || w->send_fd < 0) {
@@ -397,6 +500,8 @@ void *lg_worker_main(void *arg)
         ev_run(w->loop, 0);
     int64_t now = sq_mono_ns();
     roll_intervals(w, now);
+    if (w->queue && atomic_load(&w->sh->stop))
+        w->unsent += lg_feeder_discard(w->sh->feeder, w->queue);
     lg_agg_finish(&w->sh->agg, w->id, w->cur_interval, w->cur, now, w->unsent);
     lg_stats_reset(w->cur);
     return NULL;
@@ -425,8 +530,10 @@ void lg_worker_free(lg_worker *w)
 {
     if (!w)
         return;
-    for (unsigned i = 0; w->xfers && i < w->n_xfers; i++)
+    for (unsigned i = 0; w->xfers && i < w->n_xfers; i++) {
         w->tp->teardown(w, &w->xfers[i]);
+        free(w->xfers[i].rec);
+    }
     free(w->xfers);
     w->tp->cleanup(w);
     if (w->loop)

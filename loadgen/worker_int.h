@@ -12,12 +12,14 @@
 #include <sys/socket.h>
 
 #include "loadgen/engine.h"
+#include "loadgen/replay.h"
 #include "loadgen/route.h"
 #include "loadgen/stats.h"
 
 #define LG_TRACEPARENT_PREFIX "traceparent: 00-"
 /* "traceparent: 00-" + 32 hex trace id + "-" + 16 hex span id + "-01" */
 #define LG_TRACEPARENT_LINE LG_TRACEPARENT_PREFIX "00000000000000000000000000000000-0000000000000000-01"
+#define LG_TRACEPARENT_LEN 68 /* strlen(LG_TRACEPARENT_LINE) */
 
 typedef struct lg_worker lg_worker;
 typedef struct lg_conn lg_conn; /* xfer_native.c's connection */
@@ -30,9 +32,13 @@ typedef struct lg_xfer {
     int busy;
     char *trace_hex; /* 65 bytes of "trace-span" hex rewritten per request */
     struct lg_xfer *next_free;
+    struct lg_rec *rec;       /* replay: the request being sent (owned), else NULL */
+    uint64_t trace_rand[3];   /* this request's trace and span ids */
     /* libcurl transport */
     CURL *easy;
     struct curl_slist *headers;
+    struct curl_slist *rec_headers; /* replay: this request's headers (owned) */
+    char *rec_url;                  /* replay: this request's URL (owned) */
     char errbuf[CURL_ERROR_SIZE];
     /* native transport */
     lg_conn *conn;
@@ -76,6 +82,9 @@ struct lg_worker {
     lg_xfer *free_list;
     unsigned in_flight;
 
+    struct lg_recq *queue; /* replay: this worker's queue from the feeder, else NULL */
+    char base_url[320];    /* "scheme://host[:port]" of the target */
+    char host_header[300]; /* the Host header's value */
     uint64_t next_k;  /* open model: next request index of this worker */
     uint64_t stride;  /* distance between its indexes: shards x workers */
     int64_t next_abs; /* its intended mono time, or -1 when not computed */
@@ -105,6 +114,10 @@ struct lg_worker {
     char *rbuf;          /* receive buffer shared by the worker's connections */
     char target_name[80]; /* "HOST:PORT" for messages */
 };
+
+/* Writes slot x's trace id, "-" and span id (49 characters, no NUL) at
+ * out: the digits of a traceparent header. */
+void lg_xfer_trace(const lg_xfer *x, char *out);
 
 /* Called by a transport when the request of slot x has ended: with an HTTP
  * status (> 0), or with status 0 and an error class plus a message (may be

@@ -260,14 +260,79 @@ static void curl_teardown(lg_worker *w, lg_xfer *x)
         curl_easy_cleanup(x->easy);
     }
     curl_slist_free_all(x->headers);
+    curl_slist_free_all(x->rec_headers);
+    free(x->rec_url);
     x->easy = NULL;
     x->headers = NULL;
+    x->rec_headers = NULL;
+    x->rec_url = NULL;
+}
+
+/* Sets slot x's handle up for its replayed request: URL, method, headers
+ * (recorded ones, the tag, a fresh traceparent) and body. Returns 0 or
+ * -ENOMEM / -EINVAL. */
+static int setup_rec(lg_worker *w, lg_xfer *x)
+{
+    const lg_rec *r = x->rec;
+    CURL *e = x->easy;
+    curl_slist_free_all(x->rec_headers);
+    x->rec_headers = NULL;
+    free(x->rec_url);
+    size_t ulen = strlen(w->base_url) + strlen(r->target) + 1;
+    if (!(x->rec_url = malloc(ulen)))
+        return -ENOMEM;
+    snprintf(x->rec_url, ulen, "%s%s", w->base_url, r->target);
+    char line[LG_TRACEPARENT_LEN + 320];
+    for (const char *p = r->headers; *p;) {
+        const char *eol = strstr(p, "\r\n");
+        size_t n = eol ? (size_t)(eol - p) : strlen(p);
+        char *h = strndup(p, n);
+        struct curl_slist *l = h ? curl_slist_append(x->rec_headers, h) : NULL;
+        free(h);
+        if (!l)
+            return -ENOMEM;
+        x->rec_headers = l;
+        p += n + (eol ? 2 : 0);
+    }
+    snprintf(line, sizeof line, "%s: %s", w->cfg->tag_header, w->cfg->run_id);
+    struct curl_slist *l = curl_slist_append(x->rec_headers, line);
+    if (l)
+        x->rec_headers = l;
+    snprintf(line, sizeof line, "%s", LG_TRACEPARENT_LINE);
+    lg_xfer_trace(x, line + strlen(LG_TRACEPARENT_PREFIX));
+    if (!l || !(l = curl_slist_append(x->rec_headers, line)) ||
+        !(x->rec_headers = l, l = curl_slist_append(x->rec_headers, "Expect:")))
+        return -ENOMEM;
+    x->rec_headers = l;
+    int bad = 0;
+    bad |= curl_easy_setopt(e, CURLOPT_URL, x->rec_url) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->rec_headers) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 0L) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL) != CURLE_OK;
+    int post_like = strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
+                    strcmp(r->method, "PATCH") == 0;
+    if (r->body || post_like) {
+        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len) != CURLE_OK;
+        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "") != CURLE_OK;
+        if (strcmp(r->method, "POST") != 0)
+            bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method) != CURLE_OK;
+    } else if (strcmp(r->method, "HEAD") == 0) {
+        bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L) != CURLE_OK;
+    } else if (strcmp(r->method, "GET") != 0) {
+        bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method) != CURLE_OK;
+    }
+    return bad ? -EINVAL : 0;
 }
 
 /* Adds slot x's handle to the multi handle (lg_transport.start). */
 static void curl_start(lg_worker *w, lg_xfer *x)
 {
     x->errbuf[0] = '\0';
+    if (x->rec && setup_rec(w, x)) {
+        lg_worker_complete(w, x, 0, LG_ERR_OTHER, "cannot set up the replayed request");
+        return;
+    }
     CURLMcode mc = curl_multi_add_handle(w->multi, x->easy);
     if (mc != CURLM_OK)
         lg_worker_complete(w, x, 0, LG_ERR_OTHER, curl_multi_strerror(mc));

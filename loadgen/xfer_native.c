@@ -41,6 +41,14 @@ struct lg_conn {
     int pending_errno;  /* a connect that failed at once, reported from the loop */
     size_t written;
     char *head;         /* this slot's request head (trace digits rewritten) */
+    /* the request being sent: the configured one, or a replayed one */
+    const char *method;
+    const char *out;    /* its head */
+    size_t out_len;
+    const char *body;
+    size_t body_len;
+    char *dyn;          /* replay: heads built per request (owned) */
+    size_t dyn_cap;
     lg_h1_resp resp;
 };
 
@@ -144,7 +152,8 @@ static int conn_retry(lg_conn *c)
     const lg_worker *w = c->w;
     if (!c->reused || c->retried || c->got_bytes)
         return 0;
-    if (c->written >= w->request_len + w->cfg->body_len && !idempotent(w->cfg->method))
+    (void)w;
+    if (c->written >= c->out_len + c->body_len && !idempotent(c->method))
         return 0;
     c->retried = 1;
     conn_close(c);
@@ -158,19 +167,18 @@ static int conn_retry(lg_conn *c)
 static void conn_write(lg_conn *c)
 {
     lg_worker *w = c->w;
-    const lg_config *cfg = w->cfg;
-    size_t total = w->request_len + cfg->body_len;
+    size_t total = c->out_len + c->body_len;
     while (c->written < total) {
         struct iovec iov[2];
         int n = 0;
-        if (c->written < w->request_len) {
-            iov[n].iov_base = c->head + c->written;
-            iov[n++].iov_len = w->request_len - c->written;
+        if (c->written < c->out_len) {
+            iov[n].iov_base = (char *)c->out + c->written;
+            iov[n++].iov_len = c->out_len - c->written;
         }
-        if (cfg->body_len) {
-            size_t off = c->written > w->request_len ? c->written - w->request_len : 0;
-            iov[n].iov_base = (char *)cfg->body + off;
-            iov[n++].iov_len = cfg->body_len - off;
+        if (c->body_len) {
+            size_t off = c->written > c->out_len ? c->written - c->out_len : 0;
+            iov[n].iov_base = (char *)c->body + off;
+            iov[n++].iov_len = c->body_len - off;
         }
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
         ssize_t r = sendmsg(c->fd, &mh, MSG_NOSIGNAL); /* EPIPE, never SIGPIPE */
@@ -474,8 +482,50 @@ static void native_teardown(lg_worker *w, lg_xfer *x)
     ev_timer_stop(w->loop, &c->timer);
     conn_close(c);
     free(c->head);
+    free(c->dyn);
     free(c);
     x->conn = NULL;
+}
+
+/* 1 when the header block h (lines "Name: value\r\n") sets header name. */
+static int block_has(const char *h, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = h; *p; p = strchr(p, '\n') + 1) {
+        if (strncasecmp(p, name, n) == 0 && p[n] == ':')
+            return 1;
+        if (!strchr(p, '\n'))
+            break;
+    }
+    return 0;
+}
+
+/* Builds the head of slot x's replayed request into c->dyn. Returns 0 or
+ * -ENOMEM. */
+static int build_rec_head(lg_worker *w, lg_conn *c, const lg_rec *r, const lg_xfer *x)
+{
+    size_t len = 0;
+    int rc = head_add(&c->dyn, &len, &c->dyn_cap, "%s %s HTTP/1.1\r\nHost: %s\r\n", r->method,
+                      r->target, w->host_header);
+    if (!rc && !block_has(r->headers, "User-Agent"))
+        rc = head_add(&c->dyn, &len, &c->dyn_cap, "User-Agent: squall/" SQUALL_VERSION "\r\n");
+    if (!rc)
+        rc = head_add(&c->dyn, &len, &c->dyn_cap, "%s%s: %s\r\n%s\r\n", r->headers,
+                      w->cfg->tag_header, w->cfg->run_id, LG_TRACEPARENT_LINE);
+    if (rc)
+        return rc;
+    lg_xfer_trace(x, c->dyn + len - 2 - 52);
+    if (r->body || strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
+        strcmp(r->method, "PATCH") == 0)
+        rc = head_add(&c->dyn, &len, &c->dyn_cap, "Content-Length: %zu\r\n", r->body_len);
+    if (!rc)
+        rc = head_add(&c->dyn, &len, &c->dyn_cap, "\r\n");
+    c->out = c->dyn;
+    c->out_len = len;
+    c->method = r->method;
+    c->body = r->body;
+    c->body_len = r->body_len;
+    return rc;
 }
 
 /* Sends slot x's request, on its kept-alive connection when it has one
@@ -483,7 +533,19 @@ static void native_teardown(lg_worker *w, lg_xfer *x)
 static void native_start(lg_worker *w, lg_xfer *x)
 {
     lg_conn *c = x->conn;
-    lg_h1_resp_init(&c->resp, strcmp(w->cfg->method, "HEAD") == 0);
+    if (x->rec) {
+        if (build_rec_head(w, c, x->rec, x)) {
+            conn_fail(c, LG_ERR_OTHER, "out of memory building the request");
+            return;
+        }
+    } else {
+        c->out = c->head;
+        c->out_len = w->request_len;
+        c->method = w->cfg->method;
+        c->body = w->cfg->body;
+        c->body_len = w->cfg->body_len;
+    }
+    lg_h1_resp_init(&c->resp, strcmp(c->method, "HEAD") == 0);
     c->written = 0;
     c->got_bytes = 0;
     c->retried = 0;
