@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/load_replay.h"
+#include "loadgen/ledger.h"
 #include "loadgen/loadgen.h"
 #include "reports/reports.h"
 
@@ -83,6 +84,9 @@ static const char usage[] =
     "      --metrics-listen A serve Prometheus metrics on HOST:PORT while running\n"
     "      --slo EXPR         objective, e.g. 'p(99) < 300ms' (repeatable; docs/slo.md)\n"
     "      --junit FILE       also write JUnit XML for CI\n"
+    "      --ledger SRC       how an object created by a write (POST/PUT/PATCH answered\n"
+    "                         2xx) is recorded in ledger.jsonl for `squall cleanup`:\n"
+    "                         location (default), json:/pointer, header:NAME, or off\n"
     "  -q, --quiet            no progress line and no summary on stdout\n"
     "  -h, --help             this help\n"
     "\n"
@@ -92,6 +96,7 @@ static const char usage[] =
 enum {
     OPT_PHASE = 256, OPT_RAMP, OPT_BODY, OPT_BODY_FILE, OPT_TIMEOUT, OPT_HTTP2, OPT_CACERT,
     OPT_CERT, OPT_KEY, OPT_TAG, OPT_TAG_HEADER, OPT_INTERVAL, OPT_METRICS, OPT_SLO, OPT_JUNIT, OPT_ENGINE, OPT_SHARD,
+    OPT_LEDGER,
 };
 
 static const struct option long_opts[] = {
@@ -120,6 +125,7 @@ static const struct option long_opts[] = {
     {"junit", required_argument, NULL, OPT_JUNIT},
     {"engine", required_argument, NULL, OPT_ENGINE},
     {"shard", required_argument, NULL, OPT_SHARD},
+    {"ledger", required_argument, NULL, OPT_LEDGER},
     LOAD_REPLAY_LONG_OPTS,
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -144,6 +150,7 @@ typedef struct load_opts {
     const char *junit;          /* --junit FILE */
     load_replay replay;         /* --traffic and its options */
     int have_method;            /* -m given */
+    lg_ledger_spec ledger;      /* --ledger */
 } load_opts;
 
 /* Parses one --phase SPEC "[NAME=]DURATION@RATE[..RATE]" into p. */
@@ -389,6 +396,12 @@ static int parse_args(int argc, char **argv, load_opts *o)
         case OPT_JUNIT:
             o->junit = optarg;
             break;
+        case OPT_LEDGER: {
+            sq_err lerr;
+            if (lg_ledger_spec_parse(optarg, &o->ledger, &lerr))
+                return cli_usage_error(CMD, "--ledger: %s", lerr.msg);
+            break;
+        }
         case 'q':
             o->quiet = 1;
             break;
@@ -536,6 +549,8 @@ static int write_run_json(sq_rundir *rd, const load_opts *o, sq_err *err)
     }
     for (size_t i = 0; i < o->n_slos; i++)
         json_array_append_new(slos, sq_json_text(o->slos[i]));
+    char ledger[300];
+    json_object_set_new(run, "ledger", json_string(lg_ledger_spec_text(&o->ledger, ledger, sizeof ledger)));
     if (cfg->replay) {
         json_object_set_new(run, "traffic", load_replay_json(&o->replay));
         json_object_set_new(run, "users", load_replay_users(&o->replay));
@@ -613,12 +628,26 @@ static int finish_report(sq_rundir *rd, const load_opts *o)
     return code;
 }
 
+/* Says how many created objects the ledger holds, and any it could not
+ * record (on stderr: that is data squall cannot clean up). */
+static void report_ledger(const load_opts *o, const lg_totals *t, const char *dir)
+{
+    if (t->ledger_lost)
+        fprintf(stderr, "squall load: %llu successful writes could not be recorded in "
+                        "ledger.jsonl; cleanup will not find them\n",
+                (unsigned long long)t->ledger_lost);
+    if (!o->quiet && t->ledger_written)
+        printf("  ledger    %llu created object%s recorded; delete them with: squall cleanup %s\n",
+               (unsigned long long)t->ledger_written, t->ledger_written == 1 ? "" : "s", dir);
+}
+
 /* The body of `squall load` over o (initialised by the caller). */
 static int load_body(int argc, char **argv, load_opts *o)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o->cfg.threads = cores > 0 ? (unsigned)cores : 1;
     o->cfg.headers = o->headers;
+    o->cfg.ledger = &o->ledger;
     int rc = parse_args(argc, argv, o);
     if (rc)
         return rc < 0 ? SQ_EXIT_OK : rc;
@@ -690,6 +719,7 @@ static int load_body(int argc, char **argv, load_opts *o)
     if (totals.stopped)
         record_abort(rd);
     rc = finish_report(rd, o);
+    report_ledger(o, &totals, sq_rundir_path(rd));
     if (totals.stopped)
         rc = SQ_EXIT_ABORTED;
     else if (rc == SQ_EXIT_OK && totals.completed == 0 && totals.errors > 0 &&

@@ -17,6 +17,7 @@
 
 #define START_DELAY_NS (100 * SQ_NS_PER_MS) /* lets every worker be ready at t0 */
 #define H2_STREAMS_PER_CONNECTION 100
+#define LEDGER_SYNC_MS 50 /* how often the ledger is fsync'd while it grows */
 
 /* Fills cfg with the defaults documented in loadgen.h. */
 void lg_config_init(lg_config *cfg)
@@ -183,6 +184,15 @@ static void request_stop(lg_run_state *st)
         lg_worker_wake(st->workers[i]);
 }
 
+/* fsyncs ledger.jsonl when lines were added since the last time (called at
+ * least every LEDGER_SYNC_MS while the run lasts, and at its end). */
+static void sync_ledger(lg_run_state *st)
+{
+    sq_err err;
+    if (atomic_exchange(&st->sh.ledger_dirty, 0) && sq_rundir_sync(st->rd, "ledger.jsonl", &err))
+        sq_warn("%s", err.msg);
+}
+
 /* Waits for workers while writing intervals as they complete. */
 static int supervise(lg_run_state *st, sq_err *err)
 {
@@ -190,7 +200,7 @@ static int supervise(lg_run_state *st, sq_err *err)
     for (;;) {
         struct pollfd fds[2] = {{.fd = st->sh.agg.wake_fd, .events = POLLIN},
                                 {.fd = cfg->stop_fd, .events = POLLIN}};
-        int n = poll(fds, cfg->stop_fd >= 0 ? 2 : 1, 250);
+        int n = poll(fds, cfg->stop_fd >= 0 ? 2 : 1, LEDGER_SYNC_MS);
         if (n < 0 && errno != EINTR)
             return sq_errf(err, -errno, "poll: %s", strerror(errno));
         if (n > 0 && cfg->stop_fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP)))
@@ -198,6 +208,7 @@ static int supervise(lg_run_state *st, sq_err *err)
         int rc = drain_ring(st, 0, err);
         if (rc)
             return rc;
+        sync_ledger(st);
         if (lg_agg_all_done(&st->sh.agg, st->started))
             return 0;
     }
@@ -244,6 +255,10 @@ static void fill_totals(lg_run_state *st, lg_totals *t)
     t->errors = lg_stats_errors(s);
     memcpy(t->by_error, s->by_error, sizeof t->by_error);
     for (unsigned i = 0; i < st->sh.n_workers; i++) {
+        uint64_t written, lost;
+        lg_worker_ledger_counts(st->workers[i], &written, &lost);
+        t->ledger_written += written;
+        t->ledger_lost += lost;
         t->unsent += st->sh.agg.unsent[i];
         for (int c = 0; c < LG_ERR_COUNT; c++)
             if (!t->first_error[c][0])
@@ -278,6 +293,7 @@ int lg_run(const lg_config *cfg, sq_rundir *rd, lg_totals *totals, sq_err *err)
         return sq_errf(err, -ENOMEM, "out of memory");
     lg_shared *sh = &st->sh;
     sh->cfg = cfg;
+    sh->rd = rd;
     st->rd = rd;
     unsigned threads = cfg->threads < cfg->connections ? cfg->threads : cfg->connections;
     sh->n_workers = threads;
@@ -329,6 +345,7 @@ int lg_run(const lg_config *cfg, sq_rundir *rd, lg_totals *totals, sq_err *err)
     for (unsigned i = 0; i < st->started; i++)
         pthread_join(st->threads[i], NULL);
     int feed_rc = st->feeder ? lg_feeder_join(st->feeder, err) : 0;
+    sync_ledger(st);
     for (unsigned i = 0; i < st->started; i++)
         if (sh->agg.finished_at[i] > st->end_ns)
             st->end_ns = sh->agg.finished_at[i];

@@ -24,6 +24,8 @@ typedef struct lg_shared {
 
     lg_agg agg; /* workers' intervals on their way to series.jsonl */
     struct lg_feeder *feeder; /* replay: the feeder (feeder.h), else NULL */
+    sq_rundir *rd;            /* where the ledger goes */
+    atomic_int ledger_dirty;  /* ledger lines written since the last fsync */
 } lg_shared;
 
 typedef struct lg_worker lg_worker;
@@ -48,6 +50,9 @@ const struct lg_routes *lg_worker_routes(const lg_worker *w);
 
 /* The first error message worker w saw in class c ("" if none; owned by w). */
 const char *lg_worker_first_error(const lg_worker *w, int c);
+
+/* The worker's ledger counts: lines written and writes left unrecorded. */
+void lg_worker_ledger_counts(const lg_worker *w, uint64_t *written, uint64_t *lost);
 
 /* Frees the worker (after its thread has been joined). */
 void lg_worker_free(lg_worker *w);

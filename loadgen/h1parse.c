@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 enum {
     S_STATUS,     /* reading the status line */
@@ -171,6 +172,42 @@ static void reset_section(lg_h1_resp *r)
     r->conn_keep_alive = 0;
     r->header_bytes = 0;
     r->line_len = 0;
+    if (r->capture)
+        lg_h1_capture_reset(r->capture); /* a 1xx response's headers are not the final ones */
+}
+
+/* Empties c's results; see h1parse.h. */
+void lg_h1_capture_reset(lg_h1_capture *c)
+{
+    c->found = 0;
+    c->value_len = 0;
+    c->body_len = 0;
+    if (c->value && c->value_cap)
+        c->value[0] = '\0';
+}
+
+/* Keeps a wanted header's value; see h1parse.h. */
+void lg_h1_capture_header(lg_h1_capture *c, const char *name, size_t nlen, const char *v,
+                          size_t n)
+{
+    if (!c->header || c->found || !c->value || c->value_cap == 0 || strlen(c->header) != nlen ||
+        strncasecmp(name, c->header, nlen) != 0)
+        return;
+    size_t k = n < c->value_cap - 1 ? n : c->value_cap - 1;
+    memcpy(c->value, v, k);
+    c->value[k] = '\0';
+    c->value_len = k;
+    c->found = 1;
+}
+
+/* Keeps body bytes; see h1parse.h. */
+void lg_h1_capture_body(lg_h1_capture *c, const char *p, size_t n)
+{
+    if (!c->body || c->body_len >= c->body_cap)
+        return;
+    size_t k = n < c->body_cap - c->body_len ? n : c->body_cap - c->body_len;
+    memcpy(c->body + c->body_len, p, k);
+    c->body_len += k;
 }
 
 /* Prepares r for the response to a request (see h1parse.h). */
@@ -181,6 +218,7 @@ void lg_h1_resp_init(lg_h1_resp *r, int head_request)
     r->keep_alive = 0;
     r->body_bytes = 0;
     r->head_request = head_request ? 1 : 0;
+    r->capture = NULL;
     r->state = S_STATUS;
     r->http_minor = 0;
     r->remaining = 0;
@@ -337,6 +375,8 @@ static int parse_field(lg_h1_resp *r, const char *l, size_t len, int trailer, sq
     if (trailer)
         return 0; /* trailers never affect framing */
     trim_ows(l, &b, &e);
+    if (r->capture)
+        lg_h1_capture_header(r->capture, l, name_len, l + b, e - b);
     switch (name_len) {
     case 10:
         if (eq_nocase(l, name_len, "connection"))
@@ -547,6 +587,8 @@ ssize_t lg_h1_resp_feed(lg_h1_resp *r, const char *buf, size_t n, sq_err *err)
         case S_BODY_CL:
         case S_CHUNK_DATA: {
             uint64_t take = r->remaining < avail ? r->remaining : avail;
+            if (r->capture)
+                lg_h1_capture_body(r->capture, buf + off, (size_t)take);
             r->remaining -= take;
             r->body_bytes += take;
             off += (size_t)take;
@@ -574,6 +616,8 @@ ssize_t lg_h1_resp_feed(lg_h1_resp *r, const char *buf, size_t n, sq_err *err)
             break;
         }
         case S_BODY_EOF:
+            if (r->capture)
+                lg_h1_capture_body(r->capture, buf + off, avail);
             r->body_bytes += avail;
             off = n;
             break;

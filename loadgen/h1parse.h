@@ -20,7 +20,29 @@
 #define LG_H1_MAX_HEADER_BYTES 65536 /* status line + headers of one response */
 #define LG_H1_MAX_LINE 8192          /* one header or chunk-size line */
 
+/* What the caller wants kept of a response (for the ledger): one header's
+ * value and the start of the body. Buffers belong to the caller. */
+typedef struct lg_h1_capture {
+    const char *header; /* name to keep (case-insensitive), or NULL */
+    char *value;        /* its value, NUL-terminated, cut at value_cap - 1 */
+    size_t value_cap, value_len;
+    int found;
+    char *body;         /* the first body_cap bytes of the body, or NULL */
+    size_t body_cap, body_len;
+} lg_h1_capture;
+
+/* Empties c's results for the next response (keeps its buffers). */
+void lg_h1_capture_reset(lg_h1_capture *c);
+
+/* Keeps header value v[0..n) when name[0..nlen) is the one c wants. */
+void lg_h1_capture_header(lg_h1_capture *c, const char *name, size_t nlen, const char *v,
+                          size_t n);
+
+/* Keeps body bytes p[0..n) (as many as fit). */
+void lg_h1_capture_body(lg_h1_capture *c, const char *p, size_t n);
+
 typedef struct lg_h1_resp {
+    lg_h1_capture *capture; /* set by the caller after init, or NULL */
     /* results, valid once `done` is set (status also once headers are in) */
     int status;             /* final status code, 100..599 */
     int done;               /* the whole response has been consumed */

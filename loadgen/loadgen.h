@@ -72,6 +72,10 @@ typedef struct lg_config {
      * target the recorded paths are sent to. Not owned. */
     const struct lg_replay *replay;
 
+    /* how a created object is identified in ledger.jsonl (loadgen/ledger.h);
+     * NULL: by its Location header */
+    const struct lg_ledger_spec *ledger;
+
     const char *run_id;     /* the tag */
     const char *tag_header; /* default "X-Squall-Run" */
 
@@ -96,6 +100,8 @@ typedef struct lg_totals {
     uint64_t by_error[LG_ERR_COUNT];
     double elapsed_s;
     int stopped; /* 1 when stopped early through stop_fd */
+    uint64_t ledger_written; /* created objects recorded in ledger.jsonl */
+    uint64_t ledger_lost;    /* successful writes that could not be recorded */
     char first_error[LG_ERR_COUNT][LG_ERROR_SAMPLE_MAX]; /* libcurl's words, "" if none */
 } lg_totals;
 

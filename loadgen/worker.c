@@ -71,6 +71,56 @@ static int rec_route(lg_worker *w, const lg_rec *r)
     return route < 0 ? w->route_main : route;
 }
 
+/* Gives slot x the buffers a ledger capture needs (once). Returns 1 when
+ * it has them, 0 when out of memory (the write then goes unrecorded, and
+ * the worker's first "other" error says so). */
+static int capture_ready(lg_worker *w, lg_xfer *x)
+{
+    lg_h1_capture *c = &x->cap;
+    if (!c->value && !(c->value = malloc(LG_LEDGER_VALUE_MAX)))
+        return 0;
+    c->value_cap = LG_LEDGER_VALUE_MAX;
+    if (w->ledger.kind == LG_LEDGER_JSON) {
+        if (!c->body && !(c->body = malloc(LG_LEDGER_BODY_MAX)))
+            return 0;
+        c->body_cap = LG_LEDGER_BODY_MAX;
+    }
+    c->header = lg_ledger_capture_header(&w->ledger);
+    lg_h1_capture_reset(c);
+    return 1;
+}
+
+/* Appends the "created" line of slot x's successful write to the ledger. */
+static void ledger_record(lg_worker *w, lg_xfer *x, long status)
+{
+    char entry[64], *url = NULL, *line = NULL;
+    snprintf(entry, sizeof entry, "%u-%u-%llu", w->cfg->shard_index + 1, w->id,
+             (unsigned long long)++w->ledger_n);
+    if (x->rec) {
+        size_t n = strlen(w->base_url) + strlen(x->rec->target) + 1;
+        if ((url = malloc(n)))
+            snprintf(url, n, "%s%s", w->base_url, x->rec->target);
+    }
+    lg_ledger_item item = {.entry = entry,
+                           .run_id = w->cfg->run_id,
+                           .clone = x->rec ? x->rec->clone : 0,
+                           .method = x->rec ? x->rec->method : w->cfg->method,
+                           .url = x->rec ? url : w->cfg->url,
+                           .status = status};
+    sq_err err;
+    if (!item.url || lg_ledger_line(&w->ledger, &item, &x->cap, &line) ||
+        sq_rundir_append_raw(w->sh->rd, "ledger.jsonl", line, strlen(line), &err)) {
+        if (!w->first_error[LG_ERR_OTHER][0])
+            snprintf(w->first_error[LG_ERR_OTHER], sizeof w->first_error[LG_ERR_OTHER],
+                     "could not append to ledger.jsonl: a created object is not recorded");
+        w->ledger_lost++;
+    } else {
+        atomic_store(&w->sh->ledger_dirty, 1);
+    }
+    free(line);
+    free(url);
+}
+
 /* Takes a free slot, stamps it and hands it to the transport with the
  * replayed request rec (owned by the slot from now on), or with the
  * configured request when rec is NULL. */
@@ -82,6 +132,8 @@ static void start_request(lg_worker *w, lg_xfer *x, lg_rec *rec, int64_t intende
     x->started_ns = now;
     x->rec = rec;
     x->route = rec ? rec_route(w, rec) : w->route_main;
+    x->capture_on = w->ledger.kind != LG_LEDGER_OFF &&
+                    lg_ledger_is_write(rec ? rec->method : w->cfg->method) && capture_ready(w, x);
     for (int i = 0; i < 3; i++)
         x->trace_rand[i] = rng_next(w->rng);
     if (!rec)
@@ -217,6 +269,9 @@ void lg_worker_complete(lg_worker *w, lg_xfer *x, long status, enum lg_error_cla
     int64_t now = sq_mono_ns();
     roll_intervals(w, now);
     lg_stats *rs = w->routes.items[x->route].stats;
+    if (x->capture_on && status >= 200 && status < 300)
+        ledger_record(w, x, status);
+    x->capture_on = 0;
     if (status > 0) {
         lg_stats_record_response(w->cur, status, now - x->intended_ns, now - x->started_ns);
         lg_stats_record_response(rs, status, now - x->intended_ns, now - x->started_ns);
@@ -434,6 +489,8 @@ int lg_worker_new(lg_shared *sh, unsigned id, unsigned slots, lg_worker **out, s
     }
     if ((rc = parse_target(w, err)) < 0)
         goto fail;
+    if (cfg->ledger)
+        w->ledger = *cfg->ledger;
     w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV);
     w->send_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (!w->loop || w->send_fd < 0) {
@@ -525,6 +582,13 @@ const char *lg_worker_first_error(const lg_worker *w, int c)
     return w->first_error[c];
 }
 
+/* The worker's ledger counts; see engine.h. */
+void lg_worker_ledger_counts(const lg_worker *w, uint64_t *written, uint64_t *lost)
+{
+    *written = w->ledger_n - w->ledger_lost;
+    *lost = w->ledger_lost;
+}
+
 /* Frees the worker, its slots, its transport state and its loop. */
 void lg_worker_free(lg_worker *w)
 {
@@ -533,6 +597,8 @@ void lg_worker_free(lg_worker *w)
     for (unsigned i = 0; w->xfers && i < w->n_xfers; i++) {
         w->tp->teardown(w, &w->xfers[i]);
         free(w->xfers[i].rec);
+        free(w->xfers[i].cap.value);
+        free(w->xfers[i].cap.body);
     }
     free(w->xfers);
     w->tp->cleanup(w);

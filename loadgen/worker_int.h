@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 
 #include "loadgen/engine.h"
+#include "loadgen/h1parse.h"
+#include "loadgen/ledger.h"
 #include "loadgen/replay.h"
 #include "loadgen/route.h"
 #include "loadgen/stats.h"
@@ -34,6 +36,8 @@ typedef struct lg_xfer {
     struct lg_xfer *next_free;
     struct lg_rec *rec;       /* replay: the request being sent (owned), else NULL */
     uint64_t trace_rand[3];   /* this request's trace and span ids */
+    int capture_on;           /* a write whose created object goes into the ledger */
+    lg_h1_capture cap;        /* what its response said (buffers owned by the slot) */
     /* libcurl transport */
     CURL *easy;
     struct curl_slist *headers;
@@ -85,6 +89,9 @@ struct lg_worker {
     struct lg_recq *queue; /* replay: this worker's queue from the feeder, else NULL */
     char base_url[320];    /* "scheme://host[:port]" of the target */
     char host_header[300]; /* the Host header's value */
+    lg_ledger_spec ledger; /* how created objects are identified */
+    uint64_t ledger_n;     /* ledger entries written by this worker */
+    uint64_t ledger_lost;  /* successful writes that could not be recorded */
     uint64_t next_k;  /* open model: next request index of this worker */
     uint64_t stride;  /* distance between its indexes: shards x workers */
     int64_t next_abs; /* its intended mono time, or -1 when not computed */

@@ -147,6 +147,36 @@ static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     return size * nmemb;
 }
 
+/* Keeps the ledger's header of a response (CURLOPT_HEADERFUNCTION): a
+ * status line starts a new header section (after a 1xx or a redirect). */
+static size_t capture_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    lg_xfer *x = userdata;
+    size_t n = size * nmemb;
+    if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+        lg_h1_capture_reset(&x->cap);
+        return n;
+    }
+    const char *colon = memchr(ptr, ':', n);
+    if (!colon)
+        return n;
+    const char *v = colon + 1, *end = ptr + n;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    lg_h1_capture_header(&x->cap, ptr, (size_t)(colon - ptr), v, (size_t)(end - v));
+    return n;
+}
+
+/* Keeps the start of a response body for the ledger (CURLOPT_WRITEFUNCTION). */
+static size_t capture_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    lg_xfer *x = userdata;
+    lg_h1_capture_body(&x->cap, ptr, size * nmemb);
+    return size * nmemb;
+}
+
 /* Creates slot x's easy handle with every option its requests share
  * (lg_transport.setup). */
 static int curl_setup(lg_worker *w, lg_xfer *x, sq_err *err)
@@ -333,6 +363,10 @@ static void curl_start(lg_worker *w, lg_xfer *x)
         lg_worker_complete(w, x, 0, LG_ERR_OTHER, "cannot set up the replayed request");
         return;
     }
+    curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, x->capture_on ? capture_header : NULL);
+    curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x->capture_on ? (void *)x : NULL);
+    curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, x->capture_on ? capture_body : discard_body);
+    curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x->capture_on ? (void *)x : NULL);
     CURLMcode mc = curl_multi_add_handle(w->multi, x->easy);
     if (mc != CURLM_OK)
         lg_worker_complete(w, x, 0, LG_ERR_OTHER, curl_multi_strerror(mc));

@@ -546,6 +546,8 @@ static void native_start(lg_worker *w, lg_xfer *x)
         c->body_len = w->cfg->body_len;
     }
     lg_h1_resp_init(&c->resp, strcmp(c->method, "HEAD") == 0);
+    if (x->capture_on)
+        c->resp.capture = &x->cap;
     c->written = 0;
     c->got_bytes = 0;
     c->retried = 0;
