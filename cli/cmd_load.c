@@ -61,7 +61,8 @@ static const char usage[] =
     "Requests:\n"
     "  -m, --method M         HTTP method (default GET)\n"
     "  -H, --header 'N: V'    extra request header (repeatable)\n"
-    "      --body TEXT        request body\n"
+    "      --body TEXT        request body; ${tag}, ${uuid}, ${clone}, ${user} are\n"
+    "                         replaced per request (the run id, a fresh UUID, 0, \"\")\n"
     "      --body-file F      request body read from a file\n"
     "      --timeout D        per-request timeout (default 5s)\n"
     "      --http2            use HTTP/2 (TLS with ALPN, or prior knowledge on http://)\n"
@@ -662,6 +663,15 @@ static int load_body(int argc, char **argv, load_opts *o)
     }
     if (o->cfg.body && strcmp(o->cfg.method, "GET") == 0)
         o->cfg.method = "POST";
+    if (o->cfg.body) {
+        sq_err terr;
+        if (lg_template_check(o->cfg.body, o->cfg.body_len, &terr)) {
+            free(o->body_owned);
+            return cli_usage_error(CMD, "%s: %s", o->body_file ? "--body-file" : "--body",
+                                   terr.msg);
+        }
+        o->cfg.body_templated = lg_template_present(o->cfg.body, o->cfg.body_len);
+    }
 
     char run_id[80], out_dir[4096];
     sq_err err;

@@ -47,6 +47,7 @@ typedef struct lg_config {
     size_t n_headers;
     const char *body; /* may be NULL; not copied, must outlive lg_run */
     size_t body_len;
+    int body_templated; /* body holds ${tag} ${clone} ${uuid} ${user}: expanded per request */
 
     int open_model;        /* 1: follow `schedule`; 0: closed model */
     lg_schedule schedule;  /* open model */

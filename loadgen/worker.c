@@ -71,6 +71,24 @@ static int rec_route(lg_worker *w, const lg_rec *r)
     return route < 0 ? w->route_main : route;
 }
 
+/* The configured request with its body's templates expanded (a fresh
+ * ${uuid} each time), as a record owned by the caller; NULL when out of
+ * memory (the request then goes out with its body unexpanded). */
+static lg_rec *templated_request(lg_worker *w, int64_t at_ns)
+{
+    const lg_config *cfg = w->cfg;
+    lg_traffic_req req = {.method = cfg->method, .url = w->target_path, .body = cfg->body,
+                          .body_len = cfg->body_len};
+    lg_rec_ctx ctx = {.run_id = cfg->run_id,
+                      .tag_header = cfg->tag_header,
+                      .extra_headers = cfg->headers,
+                      .n_extra = cfg->n_headers,
+                      .clones = 1,
+                      .rng = w->rng};
+    lg_rec *r = NULL;
+    return lg_rec_build(&req, &ctx, 0, at_ns, &r) ? NULL : r;
+}
+
 /* Gives slot x the buffers a ledger capture needs (once). Returns 1 when
  * it has them, 0 when out of memory (the write then goes unrecorded, and
  * the worker's first "other" error says so). */
@@ -130,6 +148,8 @@ static void start_request(lg_worker *w, lg_xfer *x, lg_rec *rec, int64_t intende
     x->busy = 1;
     x->intended_ns = intended;
     x->started_ns = now;
+    if (!rec && w->cfg->body_templated)
+        rec = templated_request(w, intended - w->sh->t0_mono);
     x->rec = rec;
     x->route = rec ? rec_route(w, rec) : w->route_main;
     x->capture_on = w->ledger.kind != LG_LEDGER_OFF &&
@@ -442,6 +462,17 @@ static int parse_target(lg_worker *w, sq_err *err)
         goto out;
     }
     curl_url_get(u, CURLUPART_PORT, &port, 0); /* NULL: the scheme's default */
+    char *path = NULL, *query = NULL;
+    curl_url_get(u, CURLUPART_PATH, &path, 0);
+    curl_url_get(u, CURLUPART_QUERY, &query, 0);
+    size_t n = strlen(path ? path : "/") + (query ? strlen(query) + 1 : 0) + 1;
+    if ((w->target_path = malloc(n)))
+        snprintf(w->target_path, n, "%s%s%s", path ? path : "/", query ? "?" : "",
+                 query ? query : "");
+    curl_free(path);
+    curl_free(query);
+    if (!w->target_path)
+        rc = sq_errf(err, -ENOMEM, "out of memory");
     snprintf(w->host_header, sizeof w->host_header, "%s%s%s", host, port ? ":" : "",
              port ? port : "");
     snprintf(w->base_url, sizeof w->base_url, "%s://%s", scheme, w->host_header);
@@ -608,5 +639,6 @@ void lg_worker_free(lg_worker *w)
         close(w->send_fd);
     lg_stats_free(w->cur);
     lg_routes_free(&w->routes);
+    free(w->target_path);
     free(w);
 }

@@ -89,6 +89,7 @@ struct lg_worker {
     struct lg_recq *queue; /* replay: this worker's queue from the feeder, else NULL */
     char base_url[320];    /* "scheme://host[:port]" of the target */
     char host_header[300]; /* the Host header's value */
+    char *target_path;     /* the target URL's path and query (owned) */
     lg_ledger_spec ledger; /* how created objects are identified */
     uint64_t ledger_n;     /* ledger entries written by this worker */
     uint64_t ledger_lost;  /* successful writes that could not be recorded */
