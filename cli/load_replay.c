@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/flags.h"
 #include "cli/load_replay.h"
@@ -78,6 +79,14 @@ int load_replay_plan(load_replay *r, lg_config *cfg, const char *rate, int64_t d
                                         "--seed, --format and --skip-bad need --traffic FILE");
         return 0;
     }
+    struct stat st;
+    if (stat(o->path, &st) != 0)
+        return cli_usage_error(CMD, "--traffic: cannot open '%s': %s", o->path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return cli_usage_error(CMD, "--traffic: '%s' is not a regular file; a replay reads it "
+                                    "twice (to plan, then to send), so decompress or save it "
+                                    "first",
+                               o->path);
     if (conflicting_flags)
         return cli_usage_error(CMD, "--traffic replays the recorded requests: --phase, --ramp, "
                                     "--method, --body, --body-file and --connections-only "

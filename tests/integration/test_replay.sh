@@ -133,7 +133,26 @@ check_eq "--engine curl replays every request" "$(json "$WORK/curl/summary.json"
 check_eq "--engine curl: the recorded path" \
   "$(json "$WORK/curl/routes.json" "[r['route'] for r in d['routes']]")" "['GET /healthz']"
 
+# --rate R: the replay's peak is R req/s
+"$SQUALL" load "$TARGET_URL" --traffic "$WORK/reads.jsonl" --rate 400 -o "$WORK/abs" -q
+check_eq "--rate 400 on a 20 req/s peak: multiplier 20" "$(json "$WORK/abs/summary.json" "d['rate']['multiplier']")" 20.0
+check_eq "--rate 400: planned length 1.5 s" "$(json "$WORK/abs/run.json" "d['load']['duration_s']")" 1.5
+
+# other formats replay too: a combined log (Host replaced, path kept)
+python3 - "$WORK/access.log" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(20):
+        f.write('10.0.0.%d - alice [21/Nov/2026:10:00:%02d +0000] "GET /healthz?i=%d HTTP/1.1" 200 2 "-" "curl/8"\n' % (i, i, i))
+PY
+"$SQUALL" load "$TARGET_URL" --traffic "$WORK/access.log" --speed 20x -o "$WORK/clf" -q
+check_eq "a combined log replays" "$(json "$WORK/clf/summary.json" "d['requests']['by_status'].get('200')")" 20
+check_eq "the combined log's format is recorded" "$(json "$WORK/clf/run.json" "d['traffic']['format']")" combined
+
 # usage errors
+"$SQUALL" load "$TARGET_URL" --traffic <(cat "$WORK/reads.jsonl") -o "$WORK/u0" -q 2>"$WORK/err0"
+check_eq "a pipe is refused (the file is read twice)" "$?" 2
+check "the message says why" grep -q "read.*twice" "$WORK/err0"
 "$SQUALL" load "$TARGET_URL" --speed 2x -o "$WORK/u1" -q 2>"$WORK/err1"
 check_eq "--speed without --traffic exits 2" "$?" 2
 "$SQUALL" load "$TARGET_URL" --traffic "$WORK/reads.jsonl" --speed 2x --rate 3xpeak -o "$WORK/u2" -q 2>"$WORK/err2"
