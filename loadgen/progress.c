@@ -32,10 +32,13 @@ void lg_progress_interval(lg_progress *p, double elapsed_s, double rate_intended
     char p50[32], p99[32];
     uint64_t errors = lg_stats_errors(total);
     uint64_t done = total->completed + errors;
+    char total_s[32] = ""; /* empty when the run lasts until stopped (a looped replay) */
+    if (p->total_s > 0)
+        snprintf(total_s, sizeof total_s, "/%.0fs", p->total_s);
     fprintf(stderr,
-            "\r\033[K[%5.0fs/%.0fs] rate %.0f/%.0f req/s  p50 %s  p99 %s  errors %llu (%.2f%%)  "
+            "\r\033[K[%5.0fs%s] rate %.0f/%.0f req/s  p50 %s  p99 %s  errors %llu (%.2f%%)  "
             "late %llu",
-            elapsed_s, p->total_s, rate_intended, rate_achieved,
+            elapsed_s, total_s, rate_intended, rate_achieved,
             lg_format_latency_us(sq_hist_percentile(interval->corrected, 50), p50, sizeof p50),
             lg_format_latency_us(sq_hist_percentile(interval->corrected, 99), p99, sizeof p99),
             (unsigned long long)errors, done ? 100.0 * (double)errors / (double)done : 0.0,
