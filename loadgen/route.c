@@ -126,7 +126,8 @@ json_t *lg_routes_to_json(const lg_routes *t)
         goto fail;
     for (size_t i = 0; i < t->n; i++) {
         const lg_route *r = &t->items[i];
-        if (r->stats->sent == 0 && t->n > 1)
+        if (r->stats->sent == 0 && r->stats->completed == 0 && lg_stats_errors(r->stats) == 0 &&
+            t->n > 1)
             continue; /* e.g. the URL's route of a replay, which sends the recorded paths */
         const char *sp = strchr(r->key, ' ');
         json_t *o = json_object();

@@ -42,8 +42,8 @@ int lg_routes_intern(lg_routes *t, const char *key);
 int lg_routes_merge(lg_routes *dst, const lg_routes *src);
 
 /* Encodes the table as {"schema":"squall.routes/1","routes":[{"route":key,
- * "method":..,"path":.., <lg_stats_to_json fields>}]}; routes that sent
- * nothing are left out (unless they are the only one). Caller owns it. */
+ * "method":..,"path":.., <lg_stats_to_json fields>}]}; routes with nothing
+ * recorded are left out (unless they are the only one). Caller owns it. */
 json_t *lg_routes_to_json(const lg_routes *t);
 
 #endif
