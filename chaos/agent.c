@@ -74,13 +74,18 @@ static int revert_ops(const ch_fault *f, sq_err *err)
     return first;
 }
 
-/* Journals, applies and records f. */
+/* Starts f's in-process part (the delay proxy, whose port goes into the
+ * ops), then journals, applies and records f. */
 int ch_agent_apply(ch_agent *a, ch_fault *f, sq_err *err)
 {
     int64_t t0 = sq_mono_ns(), utc0 = sq_utc_ns();
-    int rc = ch_journal_fault(a->journal, f, &f->seq, err);
-    if (rc)
+    int rc = ch_delay_start(f, err);
+    if (rc == 0 && (rc = ch_journal_fault(a->journal, f, &f->seq, err)))
+        ch_delay_stop(f);
+    if (rc) {
+        f->reverted = 1; /* nothing of it was applied */
         return rc;
+    }
     a->pending++;
     for (size_t i = 0; i < json_array_size(f->ops); i++) {
         if ((rc = ch_op_apply(json_array_get(f->ops, i), err))) {
@@ -93,6 +98,7 @@ int ch_agent_apply(ch_agent *a, ch_fault *f, sq_err *err)
                 return sq_errf(err, rc, "%s; revert FAILED: %s", first, rerr.msg);
             }
             f->reverted = 1;
+            ch_delay_stop(f);
             if (ch_journal_mark(a->journal, f->seq, "reverted", &rerr) == 0)
                 a->pending--;
             return rc;
@@ -135,6 +141,7 @@ int ch_agent_revert(ch_agent *a, ch_fault *f, const char *by, sq_err *err)
     int rc = revert_ops(f, err);
     if (rc)
         return rc;
+    ch_delay_stop(f); /* after the rules: new connections already go direct */
     f->revert_ns = sq_mono_ns() - t0;
     f->reverted = 1;
     a->pending--;
@@ -145,7 +152,8 @@ int ch_agent_revert(ch_agent *a, ch_fault *f, const char *by, sq_err *err)
     if (f->applied && (f->spec.kind != CH_KILL || f->spec.ttl_ns > 0)) {
         json_t *fj = ch_fault_json(f);
         emit(a, "fault_reverted", fj,
-             json_pack("{s:s, s:I}", "by", by, "revert_ns", (json_int_t)f->revert_ns));
+             json_pack("{s:s, s:I, s:O?}", "by", by, "revert_ns", (json_int_t)f->revert_ns,
+                       "proxy", f->stats));
         json_decref(fj);
     }
     return 0;

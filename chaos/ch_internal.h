@@ -17,6 +17,16 @@
 #define CH_CHAIN_IN "SQUALL-IN"
 #define CH_CHAIN_OUT "SQUALL-OUT"
 #define CH_JUMP_COMMENT "squall"
+/* The nat chains of the delay proxy: SQUALL-NAT-PRE from PREROUTING
+ * (connections arriving from other hosts or namespaces), SQUALL-NAT-OUT
+ * from OUTPUT (connections opened on this host or in this namespace). */
+#define CH_CHAIN_NAT_PRE "SQUALL-NAT-PRE"
+#define CH_CHAIN_NAT_OUT "SQUALL-NAT-OUT"
+
+/* The SO_MARK of the delay proxy's own upstream connections; the nat rules
+ * skip packets carrying it, so that they are not redirected again. */
+#define CH_PROXY_MARK 0x5157u
+#define CH_PROXY_MARK_TEXT "0x5157"
 
 struct ch_fault {
     ch_spec spec;
@@ -24,6 +34,9 @@ struct ch_fault {
     json_t *ops;          /* array of op objects */
     json_t *seen;         /* kill --for: object "pid:start" -> true */
     void *regex;          /* compiled --cmdline (regex_t *), or NULL */
+    struct ch_proxy *proxy; /* delay --port: the running proxy, or NULL */
+    json_t *stats;        /* what the proxy did, once stopped, or NULL */
+    char note[512];       /* a dry run's note (a missing kernel feature), or "" */
     /* Set by the agent (agent.c). */
     int seq;              /* journal entry, 0 = not journaled */
     int applied, reverted;
@@ -92,6 +105,13 @@ int ch_ipt_revert(const json_t *op, sq_err *err);
 int ch_ipt_check(const json_t *op, int *active, sq_err *err);
 void ch_ipt_describe(const json_t *op, FILE *out);
 
+/* Appends string tokens to the JSON array a (a NULL-terminated list):
+ * how rules' args are built. */
+void ch_ipt_push(json_t *a, ...);
+
+/* One line about an iptables op (filter or nat) for status output. */
+void ch_ipt_summary(const json_t *op, char *buf, size_t len);
+
 /* Builds the iptables argument list (without the chain) for one rule of a
  * fault: used by the planner and by unit tests. Tokens never hold spaces. */
 int ch_ipt_rules(const ch_spec *spec, const char *id, json_t *rules, sq_err *err);
@@ -105,11 +125,150 @@ void ch_link_describe(const json_t *op, FILE *out);
 /* squall's own qdisc handle, "5157:" (major 0x5157, minor 0). */
 #define CH_QDISC_HANDLE 0x51570000u
 
+/* The bandwidth fault (tbf) and delay --dev (netem): both put a qdisc of
+ * squall's handle at the root of a device, journal the previous root
+ * qdisc, and share apply (add + verify), revert (put back exactly + verify),
+ * check and describe; only the qdisc's own parameters differ. */
 int ch_tc_plan(ch_fault *f, sq_err *err);
+int ch_tc_plan_netem(ch_fault *f, sq_err *err);
 int ch_tc_apply(const json_t *op, sq_err *err);
 int ch_tc_revert(const json_t *op, sq_err *err);
 int ch_tc_check(const json_t *op, int *active, sq_err *err);
 void ch_tc_describe(const json_t *op, FILE *out);
+void ch_tc_summary(const json_t *op, char *buf, size_t len);
+
+/* ---- fault_delay.c: the delay fault ------------------------------------------------ */
+
+/* The placeholder for the proxy's port in planned rules; ch_delay_start
+ * replaces it with the port the proxy got before anything is journaled. */
+#define CH_PROXY_PORT_TOKEN "{proxy-port}"
+
+/* Plans delay: --dev goes to ch_tc_plan_netem; --port builds one nat
+ * iptables op that redirects new TCP connections to the port into the
+ * proxy (port CH_PROXY_PORT_TOKEN until it starts). */
+int ch_delay_plan(ch_fault *f, sq_err *err);
+
+/* Builds the nat rules of delay --port (SQUALL-NAT-PRE, then
+ * SQUALL-NAT-OUT) redirecting to to_port; used by the planner and by unit
+ * tests. */
+int ch_delay_rules(const ch_spec *spec, const char *id, const char *to_port, json_t *rules,
+                   sq_err *err);
+
+/* Starts the proxy of a delay --port fault in the namespace its op names
+ * and writes its port into the op; nothing for other faults. */
+int ch_delay_start(ch_fault *f, sq_err *err);
+
+/* Stops a running proxy (closing the connections through it) and keeps its
+ * stats in f->stats; nothing when none runs. */
+void ch_delay_stop(ch_fault *f);
+
+/* Prints the proxy's part of a dry run (the ops print themselves): what
+ * starts before the rules, or, with after set, what a revert does to it. */
+void ch_delay_describe(const ch_fault *f, int after, FILE *out);
+
+/* ---- delayq.c: the proxy's delay queues and their timer heap ---------------------- */
+
+/* The largest single read of the proxy, and the smallest it bothers with
+ * (a queue with less room than that stops reading until it drains). */
+#define CH_CHUNK_MAX 65536
+#define CH_CHUNK_MIN 4096
+/* Bytes one direction of one proxied connection may hold back (data plus
+ * per-chunk overhead): the memory bound is max_conns * 2 * this. */
+#define CH_PROXY_BUF (256 * 1024)
+
+/* One chunk held back until due_ns; with eof set (and no data) it stands
+ * for the end of the stream, which is forwarded in order too. */
+typedef struct ch_chunk {
+    struct ch_chunk *next;
+    int64_t due_ns;
+    size_t len, off; /* off: bytes of it already sent */
+    int eof;
+    unsigned char data[];
+} ch_chunk;
+
+/* A FIFO of chunks whose due times never decrease (order is kept). */
+typedef struct ch_delayq {
+    ch_chunk *head, *tail;
+    size_t bytes;     /* charged: data plus sizeof(ch_chunk) per chunk */
+    int64_t last_due;
+} ch_delayq;
+
+/* Appends a copy of data[0..len) (or, with eof, the end-of-stream mark)
+ * due at max(due_ns, the previous chunk's due time). 0 or -ENOMEM. */
+int ch_delayq_push(ch_delayq *q, const void *data, size_t len, int eof, int64_t due_ns);
+
+/* Drops the head chunk (nothing when empty). */
+void ch_delayq_pop(ch_delayq *q);
+
+/* How many bytes the next read may take without passing cap: up to
+ * CH_CHUNK_MAX, or 0 when less than CH_CHUNK_MIN would fit. */
+size_t ch_delayq_room(const ch_delayq *q, size_t cap);
+
+/* Frees every chunk. */
+void ch_delayq_clear(ch_delayq *q);
+
+/* A delay in latency ± jitter, uniform, from the xorshift state *rng
+ * (never negative; jitter 0 gives latency). */
+int64_t ch_delay_pick(int64_t latency_ns, int64_t jitter_ns, uint64_t *rng);
+
+/* A node of the timer heap, embedded in what it schedules. */
+typedef struct ch_heap_node {
+    int64_t key;
+    size_t idx; /* position in the heap, CH_HEAP_NONE when out of it */
+} ch_heap_node;
+#define CH_HEAP_NONE ((size_t)-1)
+
+/* A binary min-heap of nodes by key, with room fixed at creation (so that
+ * scheduling never allocates). */
+typedef struct ch_heap {
+    ch_heap_node **v;
+    size_t n, cap;
+} ch_heap;
+
+int ch_heap_init(ch_heap *h, size_t cap);
+void ch_heap_free(ch_heap *h);
+/* Inserts x with key (or moves it there when it is in already). 0, or
+ * -ENOSPC when full. */
+int ch_heap_set(ch_heap *h, ch_heap_node *x, int64_t key);
+/* Removes x (nothing when it is not in). */
+void ch_heap_remove(ch_heap *h, ch_heap_node *x);
+/* The node with the smallest key, or NULL. */
+ch_heap_node *ch_heap_top(const ch_heap *h);
+
+/* ---- proxy.c: squall's TCP delay proxy ------------------------------------------- */
+
+/* What the proxy does. Direction 0 is data sent to the port (client to
+ * server), 1 the data coming back. */
+typedef struct ch_proxy_cfg {
+    int64_t latency_ns[2], jitter_ns[2];
+    int port;         /* original destinations must have this port */
+    int max_conns;    /* concurrent proxied connections */
+    size_t buf_cap;   /* per direction of a connection */
+    uint32_t mark;    /* SO_MARK of the upstream sockets */
+} ch_proxy_cfg;
+
+typedef struct ch_proxy_stats {
+    uint64_t conns;    /* connections proxied */
+    uint64_t refused;  /* accepted but not redirected ones (closed) or upstream failures */
+    uint64_t bytes[2]; /* relayed, per direction */
+    int peak;          /* most connections at once */
+} ch_proxy_stats;
+
+typedef struct ch_proxy ch_proxy;
+
+/* Starts a proxy listening on 0.0.0.0 at a free port, with its thread,
+ * in the calling thread's network namespace (the thread inherits it, so
+ * call this inside the fault's namespace). Returns 0 and a proxy owned by
+ * the caller (ch_proxy_stop), or a negative errno with err set. */
+int ch_proxy_start(const ch_proxy_cfg *cfg, ch_proxy **out, sq_err *err);
+
+/* The port the proxy listens on. */
+int ch_proxy_port(const ch_proxy *p);
+
+/* Stops the thread, closes the listener and every connection (what they
+ * still held is dropped), copies the stats into *st (may be NULL) and
+ * frees p. NULL is fine. */
+void ch_proxy_stop(ch_proxy *p, ch_proxy_stats *st);
 
 int ch_proc_plan(ch_fault *f, sq_err *err);
 int ch_proc_apply(const json_t *op, sq_err *err);

@@ -7,8 +7,9 @@
  *     to the journal and fsync'd; a revert reads those objects, never looks
  *     anything up by name again;
  *   - reverts are idempotent and verified;
- *   - squall only touches what it owns (SQUALL-IN / SQUALL-OUT chains, its
- *     own qdisc handle, the processes it selected by pid + start time);
+ *   - squall only touches what it owns (SQUALL-IN / SQUALL-OUT chains, and
+ *     SQUALL-NAT-PRE / SQUALL-NAT-OUT for delay's proxy, its own qdisc
+ *     handle, the processes it selected by pid + start time);
  *   - a watchdog process reverts the journal if the agent dies.
  *
  * A fault is planned first (ch_fault_plan: validation and lookups, nothing
@@ -38,6 +39,7 @@ typedef enum ch_kind {
     CH_LOSS,
     CH_PARTITION,
     CH_BANDWIDTH,
+    CH_DELAY,
     CH_KIND_COUNT,
 } ch_kind;
 
@@ -87,7 +89,25 @@ typedef struct ch_spec {
     double probability;  /* loss: fraction 0..1 */
     const char *peers;   /* partition: "CIDR,CIDR,..." */
     const char *reject_with; /* reject: "tcp-reset" or "icmp"; NULL = by proto */
+
+    /* delay: netem on --dev, or squall's TCP proxy for --port (which also
+     * takes --src, --dst and --direction: in = data sent to the port, out =
+     * data coming back from it) */
+    int64_t latency_ns;  /* > 0, at most CH_DELAY_MAX_NS */
+    int64_t jitter_ns;   /* 0 .. latency_ns: uniform in latency ± jitter */
+    int max_conns;       /* proxy: concurrent connections; 0 = CH_PROXY_MAX_CONNS */
+
+    /* Planning for --dry-run: a missing kernel feature (sch_netem) becomes a
+     * note in the plan's description instead of an error, so that the
+     * operations can still be printed. */
+    int dry_run;
 } ch_spec;
+
+/* Longest --latency (netem keeps its delay in 32-bit scheduler ticks). */
+#define CH_DELAY_MAX_NS (60LL * 1000000000LL)
+/* Default and largest --max-conns of the delay proxy. */
+#define CH_PROXY_MAX_CONNS 1024
+#define CH_PROXY_MAX_CONNS_LIMIT 65536
 
 /* Initialises spec with defaults for kind. */
 void ch_spec_init(ch_spec *spec, ch_kind kind);
@@ -122,6 +142,11 @@ json_t *ch_fault_ops(const ch_fault *f);
  * iptables-restore input, signals) to out, for --dry-run; then the ops that
  * a revert would perform. */
 void ch_fault_describe(const ch_fault *f, FILE *out);
+
+/* What the in-process part of a fault did, once it ended (the delay
+ * proxy: {"connections","refused","bytes_in","bytes_out","peak_conns"}),
+ * or NULL. Borrowed from f. */
+const json_t *ch_fault_stats(const ch_fault *f);
 
 /* Applies one op. Returns 0 or a negative errno with err set. */
 int ch_op_apply(const json_t *op, sq_err *err);
@@ -277,18 +302,22 @@ typedef struct ch_agent ch_agent;
 int ch_agent_new(const char *state_dir, const char *run_dir, int watchdog, ch_agent **out,
                  sq_err *err);
 
-/* Journals f's ops (fsync'd), applies them, and appends a fault_applied
- * event (with scheduled_utc_ns and apply_ns). When an op fails, whatever
- * was applied is reverted before returning the error. */
+/* Starts f's in-process part first (delay --port: the proxy, whose port
+ * then goes into the rules), journals f's ops (fsync'd), applies them, and
+ * appends a fault_applied event (with scheduled_utc_ns and apply_ns). When
+ * an op fails, whatever was applied is reverted (and the proxy stopped)
+ * before returning the error. */
 int ch_agent_apply(ch_agent *a, ch_fault *f, sq_err *err);
 
 /* Kill faults with a TTL: kills matches that reappeared and appends a
  * fault_applied event ("repeat": true) for them. Returns the number. */
 int ch_agent_rekill(ch_agent *a, ch_fault *f, sq_err *err);
 
-/* Reverts f (idempotent, verified), journals it, and appends a
- * fault_reverted event with "by" (ttl, signal, ...) and revert_ns. On
- * failure the journal keeps the fault for the watchdog and `recover`. */
+/* Reverts f (idempotent, verified), then stops its in-process part (the
+ * delay proxy closes the connections going through it), journals it, and
+ * appends a fault_reverted event with "by" (ttl, signal, ...), revert_ns
+ * and, for the proxy, "proxy" stats. On failure the journal keeps the
+ * fault for the watchdog and `recover` (and the proxy keeps running). */
 int ch_agent_revert(ch_agent *a, ch_fault *f, const char *by, sq_err *err);
 
 /* Nanoseconds the last apply / revert of f took (journal write included). */
@@ -298,8 +327,9 @@ int64_t ch_fault_revert_ns(const ch_fault *f);
 /* The journal's path (owned by a). */
 const char *ch_agent_journal_path(const ch_agent *a);
 
-/* 1 when f was journaled and is reverted (also after a failed apply whose
- * undo succeeded); 0 when something of it may still be in effect. */
+/* 1 when f is reverted, or nothing of it was applied (a failed apply that
+ * changed nothing, or whose undo succeeded); 0 when something of it may
+ * still be in effect. */
 int ch_fault_is_reverted(const ch_fault *f);
 
 /* Longest single wait, in ms, of a TTL loop: waits are cut into pieces of
@@ -322,9 +352,10 @@ void ch_agent_free(ch_agent *a);
 /* ---- kernel features ------------------------------------------------------------------ */
 
 /* Checks, in a throwaway network namespace, whether this kernel can create
- * a netem qdisc (needed by a delay fault). Returns 0, -ENOTSUP with a
- * message naming the missing module sch_netem, or -EPERM when the probe
- * cannot run without privilege. */
+ * a netem qdisc (needed by delay --dev). Returns 0, -ENOTSUP with a
+ * message naming the missing module sch_netem and the alternative (delay
+ * --port, squall's proxy), or -EPERM when the probe cannot run without
+ * privilege. */
 int ch_probe_netem(sq_err *err);
 
 /* ---- privileges and events ----------------------------------------------------------- */

@@ -13,7 +13,7 @@
 static const char *const kind_names[CH_KIND_COUNT] = {
     [CH_KILL] = "kill",   [CH_STOP] = "stop",     [CH_LINK_DOWN] = "link-down",
     [CH_DROP] = "drop",   [CH_REJECT] = "reject", [CH_LOSS] = "loss",
-    [CH_PARTITION] = "partition", [CH_BANDWIDTH] = "bandwidth",
+    [CH_PARTITION] = "partition", [CH_BANDWIDTH] = "bandwidth", [CH_DELAY] = "delay",
 };
 
 /* Looks a kind up by name; '_' and '-' are interchangeable. */
@@ -128,6 +128,9 @@ int ch_fault_plan(const ch_spec *spec, ch_fault **out, sq_err *err)
     case CH_BANDWIDTH:
         rc = ch_tc_plan(f, err);
         break;
+    case CH_DELAY:
+        rc = ch_delay_plan(f, err);
+        break;
     default:
         rc = sq_errf(err, -EINVAL, "unknown fault kind");
     }
@@ -145,6 +148,8 @@ void ch_fault_free(ch_fault *f)
 {
     if (!f)
         return;
+    ch_delay_stop(f);
+    json_decref(f->stats);
     json_decref(f->ops);
     json_decref(f->seen);
     ch_proc_free_regex(f);
@@ -167,6 +172,12 @@ ch_kind ch_fault_kind(const ch_fault *f)
 const ch_spec *ch_fault_spec(const ch_fault *f)
 {
     return &f->spec;
+}
+
+/* What the proxy did once stopped, or NULL; borrowed from f. */
+const json_t *ch_fault_stats(const ch_fault *f)
+{
+    return f->stats;
 }
 
 /* The planned ops, a JSON array borrowed from f. */
@@ -241,20 +252,14 @@ char *ch_op_summary(const json_t *op, char *buf, size_t len)
     const char *t = op_type(op);
     const char *netns = json_string_value(json_object_get(op, "netns"));
     if (strcmp(t, "iptables") == 0) {
-        snprintf(buf, len, "iptables: %zu rule(s) in %s/%s%s%s",
-                 json_array_size(json_object_get(op, "rules")), CH_CHAIN_IN, CH_CHAIN_OUT,
-                 netns ? " in netns " : "", netns ? netns : "");
+        ch_ipt_summary(op, buf, len);
     } else if (strcmp(t, "link") == 0) {
         snprintf(buf, len, "link %s (ifindex %d) down%s%s",
                  str(op, "name"),
                  (int)json_integer_value(json_object_get(op, "ifindex")),
                  netns ? " in netns " : "", netns ? netns : "");
     } else if (strcmp(t, "qdisc") == 0) {
-        snprintf(buf, len, "tbf %lld bytes/s on %s (ifindex %d)%s%s",
-                 (long long)json_integer_value(json_object_get(op, "rate_bytes")),
-                 str(op, "name"),
-                 (int)json_integer_value(json_object_get(op, "ifindex")),
-                 netns ? " in netns " : "", netns ? netns : "");
+        ch_tc_summary(op, buf, len);
     } else if (strcmp(t, "stop") == 0 || strcmp(t, "signal") == 0) {
         snprintf(buf, len, "%s pid %d (%s, start %lld)",
                  strcmp(t, "stop") == 0 ? "stopped" : "killed",
@@ -274,6 +279,9 @@ void ch_fault_describe(const ch_fault *f, FILE *out)
     if (f->spec.ttl_ns > 0)
         snprintf(ttl, sizeof ttl, "%.3fs", (double)f->spec.ttl_ns / 1e9);
     fprintf(out, "fault %s (%s), ttl %s:\n", f->id, ch_kind_name(f->spec.kind), ttl);
+    if (f->note[0])
+        fprintf(out, "  note: %s\n", f->note);
+    ch_delay_describe(f, 0, out);
     size_t i;
     json_t *op;
     json_array_foreach(f->ops, i, op)
@@ -291,6 +299,7 @@ void ch_fault_describe(const ch_fault *f, FILE *out)
     if (f->spec.kind == CH_KILL && f->spec.ttl_ns > 0)
         fprintf(out, "  then every %.3fs until the ttl: kill new matches (new pid + start time)\n",
                 (double)f->spec.interval_ns / 1e9);
+    ch_delay_describe(f, 1, out);
 }
 
 /* The fault as journaled and reported. */

@@ -1,9 +1,11 @@
 /* fault_iptables.c — drop, reject, loss and partition faults as iptables
  * rules in squall's own chains (SQUALL-IN from INPUT, SQUALL-OUT from
- * OUTPUT), jumped to at position 1 so that they take effect above any
- * existing ACCEPT. Rules are added in one `iptables-restore --noflush`
- * transaction and removed by their exact journaled text; each carries the
- * comment "squall:<fault id>". Programs run with an argv, never a shell. */
+ * OUTPUT), and the nat rules of delay --port (SQUALL-NAT-PRE from
+ * PREROUTING, SQUALL-NAT-OUT from OUTPUT), jumped to at position 1 so that
+ * they take effect above any existing rule. Rules are added in one
+ * `iptables-restore --noflush` transaction and removed by their exact
+ * journaled text; each carries the comment "squall:<fault id>". Programs
+ * run with an argv, never a shell. */
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -17,8 +19,33 @@
 
 #define IPT_LOCK "/run/squall-iptables.lock"
 
+/* A table squall writes to, and its two chains with their parents. */
+typedef struct ipt_table {
+    const char *name;
+    const char *chains[2][2]; /* {our chain, built-in chain that jumps to it} */
+} ipt_table;
+
+static const ipt_table ipt_tables[] = {
+    {"filter", {{CH_CHAIN_IN, "INPUT"}, {CH_CHAIN_OUT, "OUTPUT"}}},
+    {"nat", {{CH_CHAIN_NAT_PRE, "PREROUTING"}, {CH_CHAIN_NAT_OUT, "OUTPUT"}}},
+};
+
+/* The table an op names ("table"; absent = filter, as journals had it
+ * before nat), or NULL for any other. */
+static const ipt_table *op_table(const json_t *op)
+{
+    const json_t *t = json_object_get(op, "table");
+    if (!t)
+        return &ipt_tables[0];
+    const char *v = json_string_value(t);
+    for (size_t i = 0; v && i < sizeof ipt_tables / sizeof ipt_tables[0]; i++)
+        if (strcmp(v, ipt_tables[i].name) == 0)
+            return &ipt_tables[i];
+    return NULL;
+}
+
 /* Appends string tokens to the JSON array a (NULL-terminated list). */
-static void push(json_t *a, ...)
+void ch_ipt_push(json_t *a, ...)
 {
     va_list ap;
     va_start(ap, a);
@@ -42,7 +69,7 @@ static json_t *new_rule(json_t *rules, int dir)
 static void push_guard(json_t *a, const ch_spec *s, int dir)
 {
     if (!s->force)
-        push(a, "!", dir == CH_DIR_IN ? "-i" : "-o", "lo", NULL);
+        ch_ipt_push(a, "!", dir == CH_DIR_IN ? "-i" : "-o", "lo", NULL);
 }
 
 /* Adds the fault's comment and target. */
@@ -53,13 +80,13 @@ static void push_tail(json_t *a, const ch_spec *s, const char *id, const char *r
     if (s->kind == CH_LOSS) {
         char p[32];
         snprintf(p, sizeof p, "%.6f", s->probability);
-        push(a, "-m", "statistic", "--mode", "random", "--probability", p, NULL);
+        ch_ipt_push(a, "-m", "statistic", "--mode", "random", "--probability", p, NULL);
     }
-    push(a, "-m", "comment", "--comment", comment, NULL);
+    ch_ipt_push(a, "-m", "comment", "--comment", comment, NULL);
     if (s->kind == CH_REJECT)
-        push(a, "-j", "REJECT", "--reject-with", reject_with, NULL);
+        ch_ipt_push(a, "-j", "REJECT", "--reject-with", reject_with, NULL);
     else
-        push(a, "-j", "DROP", NULL);
+        ch_ipt_push(a, "-j", "DROP", NULL);
 }
 
 /* Builds the rules of a network fault (see ch_internal.h). */
@@ -142,8 +169,8 @@ int ch_ipt_rules(const ch_spec *s, const char *id, json_t *rules, sq_err *err)
             json_t *a = new_rule(rules, dir);
             char comment[96];
             snprintf(comment, sizeof comment, "squall:%s", id);
-            push(a, "-p", "tcp", "-m", "multiport", "--ports", "22", "-m", "comment", "--comment",
-                 comment, "-j", "RETURN", NULL);
+            ch_ipt_push(a, "-p", "tcp", "-m", "multiport", "--ports", "22", "-m", "comment",
+                        "--comment", comment, "-j", "RETURN", NULL);
         }
         if (s->kind == CH_PARTITION) {
             char tmp[1024];
@@ -153,10 +180,10 @@ int ch_ipt_rules(const ch_spec *s, const char *id, json_t *rules, sq_err *err)
                 json_t *a = new_rule(rules, dir);
                 push_guard(a, s, dir);
                 if (strcmp(proto, "all") != 0)
-                    push(a, "-p", proto, NULL);
+                    ch_ipt_push(a, "-p", proto, NULL);
                 if (s->port)
-                    push(a, "-m", "multiport", "--ports", port, NULL);
-                push(a, dir == CH_DIR_IN ? "-s" : "-d", p, NULL);
+                    ch_ipt_push(a, "-m", "multiport", "--ports", port, NULL);
+                ch_ipt_push(a, dir == CH_DIR_IN ? "-s" : "-d", p, NULL);
                 push_tail(a, s, id, reject_with);
             }
             continue;
@@ -164,13 +191,13 @@ int ch_ipt_rules(const ch_spec *s, const char *id, json_t *rules, sq_err *err)
         json_t *a = new_rule(rules, dir);
         push_guard(a, s, dir);
         if (strcmp(proto, "all") != 0)
-            push(a, "-p", proto, NULL);
+            ch_ipt_push(a, "-p", proto, NULL);
         if (s->port)
-            push(a, "-m", "multiport", "--ports", port, NULL);
+            ch_ipt_push(a, "-m", "multiport", "--ports", port, NULL);
         if (s->src)
-            push(a, "-s", s->src, NULL);
+            ch_ipt_push(a, "-s", s->src, NULL);
         if (s->dst)
-            push(a, "-d", s->dst, NULL);
+            ch_ipt_push(a, "-d", s->dst, NULL);
         push_tail(a, s, id, reject_with);
     }
     return 0;
@@ -212,16 +239,35 @@ int ch_ipt_plan(ch_fault *f, sq_err *err)
     return 0;
 }
 
-/* Checks one rule object as read back from a journal: our chain, and
- * tokens that cannot break out of an iptables-restore line (no blanks,
- * quotes or control characters). 1 when fine. */
-static int rule_ok(const json_t *r)
+/* 1 when the nat rule's args end with "-j REDIRECT --to-ports N" (N a
+ * port) and name no other target: the only nat rule squall writes. */
+static int nat_target_ok(const json_t *args)
+{
+    size_t n = json_array_size(args), jumps = 0;
+    for (size_t i = 0; i < n; i++)
+        jumps += strcmp(json_string_value(json_array_get(args, i)), "-j") == 0 ||
+                 strcmp(json_string_value(json_array_get(args, i)), "-g") == 0;
+    if (jumps != 1 || n < 4 || strcmp(json_string_value(json_array_get(args, n - 4)), "-j") ||
+        strcmp(json_string_value(json_array_get(args, n - 3)), "REDIRECT") ||
+        strcmp(json_string_value(json_array_get(args, n - 2)), "--to-ports"))
+        return 0;
+    const char *port = json_string_value(json_array_get(args, n - 1));
+    char *end;
+    long v = strtol(port, &end, 10);
+    return *port >= '1' && *port <= '9' && !*end && v >= 1 && v <= 65535;
+}
+
+/* Checks one rule object as read back from a journal: one of the table's
+ * chains, and tokens that cannot break out of an iptables-restore line (no
+ * blanks, quotes or control characters); in nat, only a REDIRECT. 1 when
+ * fine. */
+static int rule_ok(const json_t *r, const ipt_table *tb)
 {
     const char *chain = json_string_value(json_object_get(r, "chain"));
     const json_t *args = json_object_get(r, "args");
     size_t i;
     json_t *t;
-    if (!chain || (strcmp(chain, CH_CHAIN_IN) && strcmp(chain, CH_CHAIN_OUT)) ||
+    if (!chain || (strcmp(chain, tb->chains[0][0]) && strcmp(chain, tb->chains[1][0])) ||
         !json_is_array(args) || json_array_size(args) == 0 || json_array_size(args) > 64)
         return 0;
     json_array_foreach(args, i, t)
@@ -233,7 +279,7 @@ static int rule_ok(const json_t *r)
             if ((unsigned char)*p <= ' ' || *p == '"' || *p == '\'' || *p == '\\' || *p == 127)
                 return 0;
     }
-    return 1;
+    return strcmp(tb->name, "nat") != 0 || nat_target_ok(args);
 }
 
 /* Checks every rule of op; 0 or -EINVAL with err set. */
@@ -246,6 +292,10 @@ static int op_ok(const json_t *op, sq_err *err)
     int rc;
     if (netns && (rc = ch_netns_name_ok(netns, err)))
         return rc;
+    const ipt_table *tb = op_table(op);
+    if (!tb)
+        return sq_errf(err, -EINVAL, "journal: an iptables op for a table squall does not "
+                                     "write; not touched");
     if (!json_is_array(rules) || json_array_size(rules) == 0)
         return sq_errf(err, -EINVAL, "journal: an iptables op without rules");
     if (!ch_netns_ident_ok(op))
@@ -253,7 +303,7 @@ static int op_ok(const json_t *op, sq_err *err)
                                      "identity; not touched");
     json_array_foreach(rules, i, r)
     {
-        if (!rule_ok(r))
+        if (!rule_ok(r, tb))
             return sq_errf(err, -EINVAL,
                            "journal: iptables rule %zu is not one squall would write; not touched",
                            i);
@@ -307,10 +357,10 @@ static void ipt_unlock(int fd)
         close(fd);
 }
 
-/* Runs iptables-save -t filter in netns into *out (caller frees). */
-static int ipt_save(const char *netns, char **out, sq_err *err)
+/* Runs iptables-save -t TABLE in netns into *out (caller frees). */
+static int ipt_save(const char *netns, const ipt_table *tb, char **out, sq_err *err)
 {
-    const char *argv[] = {"iptables-save", "-t", "filter", NULL};
+    const char *argv[] = {"iptables-save", "-t", tb->name, NULL};
     int status, rc = ch_exec(argv, netns, NULL, out, &status, err);
     if (rc)
         return rc;
@@ -399,15 +449,16 @@ static void sb_add(sbuf *b, const char *fmt, ...)
 }
 
 /* Builds the restore input that adds op's rules given the current save
- * text (NULL for a dry run: assume nothing of ours exists). */
+ * text of its table (NULL for a dry run: assume nothing of ours exists). */
 static void build_apply_input(const json_t *op, const char *save, sbuf *b)
 {
-    static const char *const chains[][2] = {{CH_CHAIN_IN, "INPUT"}, {CH_CHAIN_OUT, "OUTPUT"}};
+    const ipt_table *tb = op_table(op);
+    const char *const(*chains)[2] = tb->chains;
     const json_t *rules = json_object_get(op, "rules");
     size_t i;
     json_t *r;
     char line[2048];
-    sb_add(b, "*filter\n");
+    sb_add(b, "*%s\n", tb->name);
     for (size_t c = 0; c < 2; c++) {
         int used = 0;
         json_array_foreach(rules, i, r)
@@ -475,7 +526,7 @@ int ch_ipt_apply(const json_t *op, sq_err *err)
     if ((rc = ch_netns_enter_op(op, &saved, err)))
         goto out;
     netns = NULL;
-    if ((rc = ipt_save(netns, &save, err)))
+    if ((rc = ipt_save(netns, op_table(op), &save, err)))
         goto out;
     build_apply_input(op, save, &b);
     if (!b.s) {
@@ -491,9 +542,9 @@ out:
     return rc;
 }
 
-/* Runs `iptables -w -t filter -C CHAIN ARGS...`: 1 when the rule exists, 0
+/* Runs `iptables -w -t TABLE -C CHAIN ARGS...`: 1 when the rule exists, 0
  * when not (or the chain is gone), negative errno when iptables cannot run. */
-static int rule_exists(const char *netns, const json_t *rule, sq_err *err)
+static int rule_exists(const char *netns, const ipt_table *tb, const json_t *rule, sq_err *err)
 {
     const json_t *args = json_object_get(rule, "args");
     size_t n = json_array_size(args), i;
@@ -505,7 +556,7 @@ static int rule_exists(const char *netns, const json_t *rule, sq_err *err)
     argv[k++] = "-w";
     argv[k++] = "5";
     argv[k++] = "-t";
-    argv[k++] = "filter";
+    argv[k++] = tb->name;
     argv[k++] = "-C";
     argv[k++] = json_string_value(json_object_get(rule, "chain"));
     json_t *t;
@@ -540,6 +591,7 @@ int ch_ipt_revert(const json_t *op, sq_err *err)
     int rc = op_ok(op, err), lock = -1, any = 0, saved = -1;
     if (rc)
         return rc;
+    const ipt_table *tb = op_table(op);
     lock = ipt_lock(err);
     if (lock < 0)
         return lock;
@@ -556,10 +608,10 @@ int ch_ipt_revert(const json_t *op, sq_err *err)
         free(b.s);
         b = (sbuf){0};
         any = 0;
-        sb_add(&b, "*filter\n");
+        sb_add(&b, "*%s\n", tb->name);
         json_array_foreach(rules, i, r)
         {
-            int ex = rule_exists(netns, r, err);
+            int ex = rule_exists(netns, tb, r, err);
             if (ex < 0) {
                 rc = ex;
                 goto out;
@@ -582,13 +634,13 @@ int ch_ipt_revert(const json_t *op, sq_err *err)
         goto out;
     }
     /* Remove our chains (and the jumps to them) once empty. */
-    if ((rc = ipt_save(netns, &save, err)))
+    if ((rc = ipt_save(netns, tb, &save, err)))
         goto out;
     free(b.s);
     b = (sbuf){0};
     any = 0;
-    sb_add(&b, "*filter\n");
-    static const char *const chains[][2] = {{CH_CHAIN_IN, "INPUT"}, {CH_CHAIN_OUT, "OUTPUT"}};
+    sb_add(&b, "*%s\n", tb->name);
+    const char *const(*chains)[2] = tb->chains;
     for (size_t c = 0; c < 2; c++) {
         if (!chain_exists(save, chains[c][0]) || chain_has_rules(save, chains[c][0]))
             continue;
@@ -632,7 +684,7 @@ int ch_ipt_check(const json_t *op, int *active, sq_err *err)
     (void)netns;
     json_array_foreach(json_object_get(op, "rules"), i, r)
     {
-        int ex = rule_exists(NULL, r, err);
+        int ex = rule_exists(NULL, op_table(op), r, err);
         if (ex < 0) {
             rc = ex;
             break;
@@ -663,12 +715,39 @@ void ch_ipt_describe(const json_t *op, FILE *out)
     size_t i;
     json_t *r;
     char line[2048];
-    fprintf(out, "  revert: iptables-restore --noflush <<EOF\n    *filter\n");
+    const ipt_table *tb = op_table(op);
+    fprintf(out, "  revert: iptables-restore --noflush <<EOF\n    *%s\n", tb->name);
     json_array_foreach(json_object_get(op, "rules"), i, r)
     {
         fprintf(out, "    -D %s %s\n", json_string_value(json_object_get(r, "chain")),
                 join_args(json_object_get(r, "args"), line, sizeof line));
     }
     fprintf(out, "    COMMIT\n  EOF\n  revert: then -D the jump and -X %s / %s when empty\n",
-            CH_CHAIN_IN, CH_CHAIN_OUT);
+            tb->chains[0][0], tb->chains[1][0]);
+}
+
+/* One line about an iptables op for status output: the rule count and
+ * chains, and for delay's nat rules where they send connections. */
+void ch_ipt_summary(const json_t *op, char *buf, size_t len)
+{
+    const char *netns = json_string_value(json_object_get(op, "netns"));
+    const ipt_table *tb = op_table(op);
+    const json_t *px = json_object_get(op, "proxy");
+    size_t n = json_array_size(json_object_get(op, "rules"));
+    if (!tb) {
+        snprintf(buf, len, "iptables: a table squall does not write");
+        return;
+    }
+    if (px)
+        snprintf(buf, len, "iptables nat: %zu rule(s) in %s/%s redirecting new tcp connections "
+                           "to port %lld into the delay proxy (port %lld)%s%s",
+                 n, tb->chains[0][0], tb->chains[1][0],
+                 (long long)json_integer_value(json_object_get(px, "port")),
+                 (long long)json_integer_value(json_object_get(px, "listen_port")),
+                 netns ? " in netns " : "", netns ? netns : "");
+    else
+        snprintf(buf, len, "iptables%s%s: %zu rule(s) in %s/%s%s%s",
+                 strcmp(tb->name, "filter") ? " " : "", strcmp(tb->name, "filter") ? tb->name : "",
+                 n, tb->chains[0][0], tb->chains[1][0], netns ? " in netns " : "",
+                 netns ? netns : "");
 }

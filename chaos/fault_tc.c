@@ -1,6 +1,8 @@
-/* fault_tc.c — queueing-discipline faults: the bandwidth fault (a tbf
- * qdisc on squall's own handle, via libnl, with the device's previous root
- * qdisc journaled and put back), and the probe for netem (delay). */
+/* fault_tc.c — queueing-discipline faults: bandwidth (a tbf qdisc) and
+ * delay --dev (a netem qdisc), each on squall's own handle at the root of a
+ * device, via libnl, with the device's previous root qdisc journaled and
+ * put back exactly; and the probe for netem. The two faults share
+ * everything but the qdisc's own parameters. */
 #include <errno.h>
 #include <net/if.h>
 #include <sched.h>
@@ -71,9 +73,10 @@ int ch_probe_netem(sq_err *err)
         return 0;
     if (code == 2)
         return sq_errf(err, -ENOTSUP,
-                       "delay needs the kernel's netem queueing discipline (module sch_netem), "
-                       "which this kernel does not have; use a kernel with "
-                       "CONFIG_NET_SCH_NETEM, or add latency in a proxy");
+                       "delay --dev needs the kernel's netem queueing discipline (module "
+                       "sch_netem), which this kernel does not have; use delay --port PORT "
+                       "instead (squall's own TCP delay proxy), or a kernel with "
+                       "CONFIG_NET_SCH_NETEM");
     return sq_errf(err, -EPERM, "cannot probe the kernel for sch_netem (needs root or "
                                 "CAP_SYS_ADMIN + CAP_NET_ADMIN)");
 }
@@ -185,28 +188,25 @@ static int from_hex(const char *s, unsigned char *buf, int cap)
     return n / 2;
 }
 
-/* Plans a bandwidth fault: finds the device, journals its current root
- * qdisc (default, or kind + handle + raw options to put back), refuses
- * loopback, the default-route interface, a device that already carries
- * squall's qdisc, and a classful root with classes or filters (which could
- * not be put back exactly). */
-int ch_tc_plan(ch_fault *f, sq_err *err)
+/* Plans a root qdisc of squall's handle on --dev: finds the device,
+ * journals its current root qdisc (default, or kind + handle + raw options
+ * to put back), refuses loopback, the default-route interface, a device
+ * that already carries squall's qdisc, and a classful root with classes or
+ * filters (which could not be put back exactly). params (the qdisc's own
+ * keys, reference taken) are merged into the op. verb names the fault in
+ * messages ("shape", "delay"). */
+static int plan_root(ch_fault *f, json_t *params, const char *verb, sq_err *err)
 {
     const ch_spec *s = &f->spec;
     int saved = -1, rc, ifindex;
     unsigned flags;
     root_qdisc r;
     char *hex = NULL;
-    if (!s->dev || !s->rate_bps)
-        return sq_errf(err, -EINVAL, "bandwidth needs --dev IF and --rate RATE (e.g. 1mbit)");
-    if (s->pid || s->name || s->cmdline || s->pidfile || s->cgroup || s->port || s->src ||
-        s->dst || s->peers || s->proto || s->direction || s->count || s->percent > 0)
-        return sq_errf(err, -EINVAL, "bandwidth takes --dev and --rate (and --netns), nothing "
-                                     "else");
-    if (s->rate_bps / 8 > 0x7fffffffULL || s->rate_bps < 8000)
-        return sq_errf(err, -EINVAL, "--rate: must be between 8kbit and 17gbit");
+    json_t *op = NULL;
+    if (!params)
+        return sq_errf(err, -ENOMEM, "out of memory");
     if ((rc = ch_netns_enter(s->netns, &saved, err)))
-        return rc;
+        goto out;
     ifindex = (int)if_nametoindex(s->dev);
     if (!ifindex) {
         rc = sq_errf(err, -ENOENT, "--dev: no interface '%s'%s%s", s->dev,
@@ -223,8 +223,8 @@ int ch_tc_plan(ch_fault *f, sq_err *err)
         close(sock);
     if (!s->force && (flags & IFF_LOOPBACK)) {
         rc = sq_errf(err, -EPERM, "--dev %s is the loopback interface, which is protected; add "
-                                  "--force to shape it anyway",
-                     s->dev);
+                                  "--force to %s it anyway",
+                     s->dev, verb);
         goto out;
     }
     int prot = s->force ? 0 : ch_protected_link(ifindex, why, sizeof why);
@@ -233,8 +233,8 @@ int ch_tc_plan(ch_fault *f, sq_err *err)
                                            "for a default route; add --force to skip the check",
                                 s->dev)
                       : sq_errf(err, -EPERM, "--dev %s %s, which is protected; add --force to "
-                                             "shape it anyway",
-                                s->dev, why);
+                                             "%s it anyway",
+                                s->dev, why, verb);
         goto out;
     }
     if ((rc = read_root(ifindex, &r, err)))
@@ -243,8 +243,8 @@ int ch_tc_plan(ch_fault *f, sq_err *err)
     if (!r.found || r.handle == 0) {
         before = json_pack("{s:b, s:s}", "default", 1, "kind", r.found ? r.kind : "");
     } else if (r.handle == CH_QDISC_HANDLE) {
-        rc = sq_errf(err, -EBUSY, "%s already carries squall's bandwidth qdisc (another fault "
-                                  "is running; see 'squall chaos status')",
+        rc = sq_errf(err, -EBUSY, "%s already carries squall's qdisc 5157: (another bandwidth "
+                                  "or delay fault is running; see 'squall chaos status')",
                      s->dev);
         goto out;
     } else {
@@ -275,21 +275,80 @@ int ch_tc_plan(ch_fault *f, sq_err *err)
         json_decref(before);
         goto out;
     }
-    uint64_t rate = s->rate_bps / 8;
-    uint64_t burst = rate / 250 > 15140 ? rate / 250 : 15140;
-    uint64_t limit = burst + rate / 20; /* about 50 ms of queue */
-    json_t *op = json_pack("{s:s, s:o, s:o, s:i, s:s, s:I, s:I, s:I, s:I, s:o}", "type", "qdisc",
-                           "netns", s->netns ? json_string(s->netns) : json_null(), "netns_id",
-                           nsid, "ifindex",
-                           ifindex, "name", s->dev, "handle", (json_int_t)CH_QDISC_HANDLE,
-                           "rate_bytes", (json_int_t)rate, "burst", (json_int_t)burst, "limit",
-                           (json_int_t)limit, "before", before);
-    if (!op || json_array_append_new(f->ops, op))
+    op = json_pack("{s:s, s:o, s:o, s:i, s:s, s:I, s:o}", "type", "qdisc", "netns",
+                   s->netns ? json_string(s->netns) : json_null(), "netns_id", nsid, "ifindex",
+                   ifindex, "name", s->dev, "handle", (json_int_t)CH_QDISC_HANDLE, "before",
+                   before);
+    if (!op || json_object_update(op, params) || json_array_append(f->ops, op))
         rc = sq_errf(err, -ENOMEM, "out of memory");
 out:
+    json_decref(op);
+    json_decref(params);
     free(hex);
     ch_netns_leave(saved);
     return rc;
+}
+
+/* Plans a bandwidth fault: a tbf with --rate on --dev (see plan_root). */
+int ch_tc_plan(ch_fault *f, sq_err *err)
+{
+    const ch_spec *s = &f->spec;
+    if (!s->dev || !s->rate_bps)
+        return sq_errf(err, -EINVAL, "bandwidth needs --dev IF and --rate RATE (e.g. 1mbit)");
+    if (s->pid || s->name || s->cmdline || s->pidfile || s->cgroup || s->port || s->src ||
+        s->dst || s->peers || s->proto || s->direction || s->count || s->percent > 0 ||
+        s->latency_ns || s->jitter_ns || s->max_conns)
+        return sq_errf(err, -EINVAL, "bandwidth takes --dev and --rate (and --netns), nothing "
+                                     "else");
+    if (s->rate_bps / 8 > 0x7fffffffULL || s->rate_bps < 8000)
+        return sq_errf(err, -EINVAL, "--rate: must be between 8kbit and 17gbit");
+    uint64_t rate = s->rate_bps / 8;
+    uint64_t burst = rate / 250 > 15140 ? rate / 250 : 15140;
+    uint64_t limit = burst + rate / 20; /* about 50 ms of queue */
+    return plan_root(f,
+                     json_pack("{s:s, s:I, s:I, s:I}", "qdisc", "tbf", "rate_bytes",
+                               (json_int_t)rate, "burst", (json_int_t)burst, "limit",
+                               (json_int_t)limit),
+                     "shape", err);
+}
+
+/* Packets netem may hold (iproute2's default). */
+#define NETEM_LIMIT 1000
+
+/* Plans delay --dev: a netem with --latency and --jitter (in µs) on --dev
+ * (see plan_root), after checking that the kernel has netem. The caller
+ * (ch_delay_plan) has validated the flags. For a dry run a missing netem
+ * becomes a note, so that the operations can still be shown. */
+int ch_tc_plan_netem(ch_fault *f, sq_err *err)
+{
+    const ch_spec *s = &f->spec;
+    sq_err perr;
+    int rc = ch_probe_netem(&perr);
+    if (rc && !(s->dry_run && rc == -ENOTSUP))
+        return sq_errf(err, rc, "%s", perr.msg);
+    if (rc) {
+        /* The note keeps the start of the probe's message (it names
+         * sch_netem first) and what a real run would do. */
+        const char *tail = "; a real run stops here (exit 3)";
+        size_t room = sizeof f->note - strlen(tail) - 1;
+        snprintf(f->note, sizeof f->note, "%.*s%s", (int)room, perr.msg, tail);
+    }
+    return plan_root(f,
+                     json_pack("{s:s, s:I, s:I, s:i}", "qdisc", "netem", "latency_us",
+                               (json_int_t)(s->latency_ns / 1000), "jitter_us",
+                               (json_int_t)(s->jitter_ns / 1000), "limit", NETEM_LIMIT),
+                     "delay", err);
+}
+
+/* The op's qdisc kind: "tbf" (also when absent, as bandwidth journaled it
+ * before delay existed) or "netem"; NULL for anything else. */
+static const char *op_qdisc(const json_t *op)
+{
+    const json_t *k = json_object_get(op, "qdisc");
+    if (!k)
+        return "tbf";
+    const char *v = json_string_value(k);
+    return v && (strcmp(v, "tbf") == 0 || strcmp(v, "netem") == 0) ? v : NULL;
 }
 
 /* 1 when the integer member key of o is within lo..hi. */
@@ -300,7 +359,7 @@ static int int_in(const json_t *o, const char *key, json_int_t lo, json_int_t hi
 }
 
 /* Checks a qdisc op as read back from a journal: squall's handle, a
- * positive ifindex, an interface name, sane tbf numbers, the namespace
+ * positive ifindex, an interface name, sane tbf or netem numbers, the namespace
  * identity, and a "before" that is either a default or a kind + handle +
  * hex options that fit. 0 or -EINVAL with err set. */
 static int tc_op_ok(const json_t *op, sq_err *err)
@@ -309,10 +368,17 @@ static int tc_op_ok(const json_t *op, sq_err *err)
     const json_t *before = json_object_get(op, "before");
     const char *kind = json_string_value(json_object_get(before, "kind"));
     const json_t *hexj = json_object_get(before, "options");
+    const char *q = op_qdisc(op);
+    int params = q && strcmp(q, "netem") == 0
+                     ? int_in(op, "latency_us", 1, CH_DELAY_MAX_NS / 1000) &&
+                           int_in(op, "jitter_us", 0,
+                                  json_integer_value(json_object_get(op, "latency_us"))) &&
+                           int_in(op, "limit", 1, 0x7fffffff)
+                     : q && int_in(op, "rate_bytes", 1, 0x7fffffff) &&
+                           int_in(op, "burst", 1, 0x7fffffff) && int_in(op, "limit", 1, 0x7fffffff);
     int ok = name && *name && strlen(name) < IFNAMSIZ && int_in(op, "ifindex", 1, 0x7fffffff) &&
-             int_in(op, "handle", CH_QDISC_HANDLE, CH_QDISC_HANDLE) &&
-             int_in(op, "rate_bytes", 1, 0x7fffffff) && int_in(op, "burst", 1, 0x7fffffff) &&
-             int_in(op, "limit", 1, 0x7fffffff) && ch_netns_ident_ok(op) &&
+             int_in(op, "handle", CH_QDISC_HANDLE, CH_QDISC_HANDLE) && params &&
+             ch_netns_ident_ok(op) &&
              json_is_object(before) && json_is_boolean(json_object_get(before, "default")) &&
              kind && strlen(kind) < 32;
     if (ok && !json_is_true(json_object_get(before, "default"))) {
@@ -329,10 +395,31 @@ static int tc_op_ok(const json_t *op, sq_err *err)
     return 0;
 }
 
-/* Puts squall's tbf at the root of the op's device and verifies it. */
+/* Sets the qdisc's kind and its own parameters from the op: tbf (rate,
+ * burst, limit) or netem (delay and jitter in µs, limit in packets). */
+static int set_params(struct rtnl_qdisc *q, const json_t *op, const char *kind, sq_err *err)
+{
+    if (rtnl_tc_set_kind(TC_CAST(q), kind) < 0)
+        return sq_errf(err, -ENOTSUP, "libnl does not know the %s qdisc", kind);
+    int limit = (int)json_integer_value(json_object_get(op, "limit"));
+    if (strcmp(kind, "netem") == 0) {
+        rtnl_netem_set_delay(q, (int)json_integer_value(json_object_get(op, "latency_us")));
+        rtnl_netem_set_jitter(q, (int)json_integer_value(json_object_get(op, "jitter_us")));
+        rtnl_netem_set_limit(q, limit);
+    } else {
+        rtnl_qdisc_tbf_set_rate(q, (int)json_integer_value(json_object_get(op, "rate_bytes")),
+                                (int)json_integer_value(json_object_get(op, "burst")), 0);
+        rtnl_qdisc_tbf_set_limit(q, limit);
+    }
+    return 0;
+}
+
+/* Puts squall's qdisc (tbf or netem) at the root of the op's device and
+ * verifies it. */
 int ch_tc_apply(const json_t *op, sq_err *err)
 {
     const char *name = json_string_value(json_object_get(op, "name"));
+    const char *kind = op_qdisc(op);
     int ifindex = (int)json_integer_value(json_object_get(op, "ifindex"));
     struct nl_sock *sk = NULL;
     struct rtnl_qdisc *q = NULL;
@@ -350,26 +437,23 @@ int ch_tc_apply(const json_t *op, sq_err *err)
     rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
     rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
     rtnl_tc_set_handle(TC_CAST(q), CH_QDISC_HANDLE);
-    if (rtnl_tc_set_kind(TC_CAST(q), "tbf") < 0) {
-        rc = sq_errf(err, -ENOTSUP, "libnl does not know the tbf qdisc");
+    if ((rc = set_params(q, op, kind, err)))
         goto out;
-    }
-    rtnl_qdisc_tbf_set_rate(q, (int)json_integer_value(json_object_get(op, "rate_bytes")),
-                            (int)json_integer_value(json_object_get(op, "burst")), 0);
-    rtnl_qdisc_tbf_set_limit(q, (int)json_integer_value(json_object_get(op, "limit")));
     int e = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_REPLACE);
     if (e < 0) {
-        rc = sq_errf(err, e == -NLE_PERM ? -EPERM : -EIO, "netlink: adding tbf on %s: %s%s", name,
-                     nl_geterror(e),
+        rc = sq_errf(err, e == -NLE_PERM ? -EPERM : -EIO, "netlink: adding %s on %s: %s%s", kind,
+                     name, nl_geterror(e),
                      e == -NLE_OBJ_NOTFOUND || e == -NLE_OPNOTSUPP
-                         ? " (the kernel may lack sch_tbf)"
+                         ? strcmp(kind, "netem") == 0 ? " (the kernel may lack sch_netem)"
+                                                      : " (the kernel may lack sch_tbf)"
                          : "");
         goto out;
     }
     if ((rc = read_root(ifindex, &r, err)))
         goto out;
-    if (!r.found || r.handle != CH_QDISC_HANDLE || strcmp(r.kind, "tbf") != 0)
-        rc = sq_errf(err, -EIO, "%s: squall's tbf is not the root qdisc after adding it", name);
+    if (!r.found || r.handle != CH_QDISC_HANDLE || strcmp(r.kind, kind) != 0)
+        rc = sq_errf(err, -EIO, "%s: squall's %s is not the root qdisc after adding it", name,
+                     kind);
 out:
     if (q)
         rtnl_qdisc_put(q);
@@ -486,20 +570,31 @@ int ch_tc_check(const json_t *op, int *active, sq_err *err)
     return rc;
 }
 
-/* Prints the netlink messages of a bandwidth fault and its revert. */
+/* Prints the netlink messages of a bandwidth or delay --dev fault and its
+ * revert. */
 void ch_tc_describe(const json_t *op, FILE *out)
 {
     const char *netns = json_string_value(json_object_get(op, "netns"));
     const json_t *before = json_object_get(op, "before");
     const char *kind = json_string_value(json_object_get(before, "kind"));
-    fprintf(out, "  netlink RTM_NEWQDISC ifindex %d (%s%s%s) parent root handle %x: tbf rate "
-                 "%lld bytes/s burst %lld limit %lld (create, replace)\n",
+    const char *q = op_qdisc(op);
+    fprintf(out, "  netlink RTM_NEWQDISC ifindex %d (%s%s%s) parent root handle %x: ",
             (int)json_integer_value(json_object_get(op, "ifindex")),
             json_string_value(json_object_get(op, "name")), netns ? ", netns " : "",
-            netns ? netns : "", CH_QDISC_HANDLE >> 16,
-            (long long)json_integer_value(json_object_get(op, "rate_bytes")),
-            (long long)json_integer_value(json_object_get(op, "burst")),
-            (long long)json_integer_value(json_object_get(op, "limit")));
+            netns ? netns : "", CH_QDISC_HANDLE >> 16);
+    if (q && strcmp(q, "netem") == 0)
+        fprintf(out, "netem delay %lld us jitter %lld us limit %lld (create, replace; libnl "
+                     "rtnl_netem_set_delay/jitter/limit)\n",
+                (long long)json_integer_value(json_object_get(op, "latency_us")),
+                (long long)json_integer_value(json_object_get(op, "jitter_us")),
+                (long long)json_integer_value(json_object_get(op, "limit")));
+    else
+        fprintf(out, "tbf rate %lld bytes/s burst %lld limit %lld (create, replace)\n",
+                (long long)json_integer_value(json_object_get(op, "rate_bytes")),
+                (long long)json_integer_value(json_object_get(op, "burst")),
+                (long long)json_integer_value(json_object_get(op, "limit")));
+    fprintf(out, "  then: netlink RTM_GETQDISC dump, verify the root is %x: %s\n",
+            CH_QDISC_HANDLE >> 16, q ? q : "?");
     if (json_is_true(json_object_get(before, "default")))
         fprintf(out, "  revert: netlink RTM_DELQDISC handle %x: (the kernel's default %s comes "
                      "back)\n",
@@ -509,4 +604,23 @@ void ch_tc_describe(const json_t *op, FILE *out)
                      "options (replace)\n",
                 (unsigned long long)json_integer_value(json_object_get(before, "handle")) >> 16,
                 kind);
+}
+
+/* One line about a qdisc op for status output. */
+void ch_tc_summary(const json_t *op, char *buf, size_t len)
+{
+    const char *netns = json_string_value(json_object_get(op, "netns"));
+    const char *name = json_string_value(json_object_get(op, "name"));
+    const char *q = op_qdisc(op);
+    char what[96];
+    if (q && strcmp(q, "netem") == 0)
+        snprintf(what, sizeof what, "netem delay %.3f ms ± %.3f ms",
+                 (double)json_integer_value(json_object_get(op, "latency_us")) / 1e3,
+                 (double)json_integer_value(json_object_get(op, "jitter_us")) / 1e3);
+    else
+        snprintf(what, sizeof what, "tbf %lld bytes/s",
+                 (long long)json_integer_value(json_object_get(op, "rate_bytes")));
+    snprintf(buf, len, "%s on %s (ifindex %d)%s%s", what, name ? name : "?",
+             (int)json_integer_value(json_object_get(op, "ifindex")), netns ? " in netns " : "",
+             netns ? netns : "");
 }

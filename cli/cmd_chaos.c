@@ -39,7 +39,9 @@ static const char usage[] =
     "  loss       drop packets at random (--probability P)\n"
     "  partition  cut all traffic to and from --peers CIDR,... (both directions)\n"
     "  bandwidth  limit what leaves --dev to --rate (tbf qdisc, handle 5157:)\n"
-    "  delay      needs the kernel's sch_netem; refused where the kernel lacks it\n"
+    "  delay      add --latency (± --jitter): on --dev, a netem qdisc (handle 5157:;\n"
+    "             needs the kernel's sch_netem); on --port, squall's own TCP proxy,\n"
+    "             into which iptables nat rules redirect new connections to the port\n"
     "\n"
     "Common options:\n"
     "      --for DUR          time to live (required; a kill without it is one-shot)\n"
@@ -63,8 +65,16 @@ static const char usage[] =
     "      --count N          N matches at random    --percent P  P% of matches\n"
     "      --interval DUR     kill --for: rescan period (default 1s)\n"
     "\n"
-    "Links:  --dev IF      (link-down, bandwidth)\n"
+    "Links:  --dev IF      (link-down, bandwidth, delay)\n"
     "        --rate RATE   bandwidth: 1mbit, 500kbit, 10gbit, 100kbps\n"
+    "Delay:  --latency DUR  added delay (e.g. 100ms; at most 60s)\n"
+    "        --jitter DUR   each delay is uniform in latency ± jitter (default 0)\n"
+    "        --dev IF       netem on what leaves IF (the kernel needs sch_netem), or\n"
+    "        --port N       the proxy: new TCP connections to port N (from this host or\n"
+    "                       namespace, and arriving from others) go through it; also\n"
+    "                       --src/--dst CIDR, --direction in (data sent to the port,\n"
+    "                       default), out (data coming back) or both\n"
+    "        --max-conns N  proxy: connections at once (default 1024; more wait)\n"
     "Packets (drop, reject, loss, partition):\n"
     "      --port N           packets from or to port N (tcp unless --proto udp)\n"
     "      --proto P          tcp, udp, icmp, all\n"
@@ -82,6 +92,7 @@ enum {
     OPT_FOR = 256, OPT_ID, OPT_NETNS, OPT_FORCE, OPT_STATE_DIR, OPT_PID, OPT_NAME, OPT_CMDLINE,
     OPT_PIDFILE, OPT_CGROUP, OPT_SIGNAL, OPT_COUNT, OPT_PERCENT, OPT_INTERVAL, OPT_DEV, OPT_PORT,
     OPT_PROTO, OPT_SRC, OPT_DST, OPT_DIRECTION, OPT_PROBABILITY, OPT_PEERS, OPT_WITH, OPT_RATE,
+    OPT_LATENCY, OPT_JITTER, OPT_MAX_CONNS,
 };
 
 static const struct option long_opts[] = {
@@ -113,6 +124,9 @@ static const struct option long_opts[] = {
     {"peers", required_argument, NULL, OPT_PEERS},
     {"with", required_argument, NULL, OPT_WITH},
     {"rate", required_argument, NULL, OPT_RATE},
+    {"latency", required_argument, NULL, OPT_LATENCY},
+    {"jitter", required_argument, NULL, OPT_JITTER},
+    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
     {NULL, 0, NULL, 0},
 };
 
@@ -121,7 +135,7 @@ typedef struct chaos_opts {
     ch_spec spec;
     const char *state_dir;
     const char *out;
-    int dry_run, quiet, have_signal, have_interval;
+    int dry_run, quiet, have_signal, have_interval, have_delay;
 } chaos_opts;
 
 /* Parses the options after the fault (or status/recover) word. Returns 0,
@@ -263,6 +277,24 @@ static int parse_args(int argc, char **argv, chaos_opts *o, int fault_opts)
                 return cli_usage_error(CMD, "--rate: must be above 0");
             break;
         }
+        case OPT_LATENCY:
+            if ((rc = cli_duration(CMD, "latency", optarg, &s->latency_ns)))
+                return rc;
+            if (s->latency_ns <= 0)
+                return cli_usage_error(CMD, "--latency: must be above 0");
+            o->have_delay = 1;
+            break;
+        case OPT_JITTER:
+            if ((rc = cli_duration(CMD, "jitter", optarg, &s->jitter_ns)))
+                return rc;
+            o->have_delay = 1;
+            break;
+        case OPT_MAX_CONNS:
+            if ((rc = cli_uint(CMD, "max-conns", optarg, 1, CH_PROXY_MAX_CONNS_LIMIT, &n)))
+                return rc;
+            s->max_conns = (int)n;
+            o->have_delay = 1;
+            break;
         default:
             return SQ_EXIT_USAGE;
         }
@@ -273,6 +305,9 @@ static int parse_args(int argc, char **argv, chaos_opts *o, int fault_opts)
         return cli_usage_error(CMD, "--signal applies to kill only (stop always sends SIGSTOP)");
     if (o->have_interval && s->kind != CH_KILL)
         return cli_usage_error(CMD, "--interval applies to kill --for only");
+    if (o->have_delay && s->kind != CH_DELAY)
+        return cli_usage_error(CMD, "--latency, --jitter and --max-conns apply to delay only");
+    s->dry_run = o->dry_run;
     int narrowed = s->port || s->src || s->dst || (s->proto && strcmp(s->proto, "all") != 0);
     if ((s->kind == CH_DROP || s->kind == CH_REJECT || s->kind == CH_LOSS) && !narrowed &&
         !s->force)
@@ -470,11 +505,19 @@ static int run_fault(chaos_opts *o)
         goto out;
     }
     if (!o->quiet) {
+        const json_t *st = ch_fault_stats(f);
         if (s->kind == CH_KILL)
             printf("squall chaos: %s ended\n", ch_fault_id(f));
         else
             printf("squall chaos: reverted %s in %.1f ms\n", ch_fault_id(f),
                    (double)ch_fault_revert_ns(f) / 1e6);
+        if (st)
+            printf("  proxied %lld connection(s): %lld bytes to the port, %lld back; %lld not "
+                   "redirected or not connected\n",
+                   (long long)json_integer_value(json_object_get(st, "connections")),
+                   (long long)json_integer_value(json_object_get(st, "bytes_in")),
+                   (long long)json_integer_value(json_object_get(st, "bytes_out")),
+                   (long long)json_integer_value(json_object_get(st, "refused")));
         fflush(stdout);
     }
 out:
@@ -582,7 +625,7 @@ int cmd_chaos(int argc, char **argv)
     o.state_dir = CH_DEFAULT_STATE_DIR;
     if (argc < 2)
         return cli_usage_error(CMD, "missing the fault (kill, stop, link-down, drop, reject, "
-                                    "loss, partition, bandwidth) or status / recover");
+                                    "loss, partition, bandwidth, delay) or status / recover");
     const char *what = argv[1];
     if (strcmp(what, "--help") == 0 || strcmp(what, "-h") == 0) {
         fputs(usage, stdout);
@@ -595,19 +638,10 @@ int cmd_chaos(int argc, char **argv)
             return rc < 0 ? SQ_EXIT_OK : rc;
         return what[0] == 's' ? run_status(&o) : run_recover(&o);
     }
-    if (strcmp(what, "delay") == 0) {
-        sq_err err;
-        if ((rc = ch_probe_netem(&err))) {
-            fprintf(stderr, "squall chaos: %s\n", err.msg);
-            return SQ_EXIT_RUNTIME;
-        }
-        return cli_usage_error(CMD, "unknown fault 'delay': this build of squall has no netem "
-                                    "fault yet");
-    }
     int kind = ch_kind_from_name(what);
     if (kind < 0)
         return cli_usage_error(CMD, "unknown fault '%s' (kill, stop, link-down, drop, reject, "
-                                    "loss, partition, bandwidth; or status, recover)",
+                                    "loss, partition, bandwidth, delay; or status, recover)",
                                what);
     ch_spec_init(&o.spec, (ch_kind)kind);
     if ((rc = parse_args(argc - 1, argv + 1, &o, 1)))

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_chaos_cli.sh — `squall chaos` flags and exit codes that need no
 # privilege: every bad flag is exit 2 with one precise line (plus the --help
-# hint) and changes nothing; help; a missing TTL; `delay` names sch_netem
-# when the kernel lacks it; status/recover of an empty state directory.
+# hint) and changes nothing; help; a missing TTL; delay's flags, and
+# `delay --dev` naming sch_netem (and suggesting --port) when the kernel
+# lacks it; status/recover of an empty state directory.
 #
 # Env: SQUALL (the squall binary). Touches nothing but a temporary state
 # directory. Exit 0 = pass, 1 = fail.
@@ -98,13 +99,36 @@ echo "$out" | grep -q "no fault is applied" || fail "status on empty dir: $out"
 out=$("$SQUALL" chaos recover --state-dir "$SD" 2>&1) || fail "recover on empty dir: exit $?"
 echo "$out" | grep -q "nothing to recover" || fail "recover on empty dir: $out"
 
-# delay: where the kernel has no sch_netem, a clear run-time error naming it.
-"${ISO[@]}" "$SQUALL" chaos delay --for 1s >"$TMP/out" 2>"$TMP/err"
+# delay: bad flags are usage errors before anything else (the netem probe
+# included).
+usage_error "delay without latency" "delay needs --latency" delay --port 8080 --for 1s
+usage_error "delay zero latency" "--latency: must be above 0" delay --port 8080 --latency 0 --for 1s
+usage_error "delay negative jitter" "--jitter: '-5ms' is not a duration (must not be negative)" delay --port 8080 --latency 10ms --jitter -5ms --for 1s
+usage_error "delay jitter above latency" "--jitter: must not exceed --latency" delay --port 8080 --latency 10ms --jitter 11ms --for 1s
+usage_error "delay latency too long" "--latency: at most 60s" delay --port 8080 --latency 61s --for 2m
+usage_error "delay dev and port" "not both" delay --dev eth0 --port 8080 --latency 10ms --for 1s
+usage_error "delay neither dev nor port" "delay needs --dev IF" delay --latency 10ms --for 1s
+usage_error "delay without ttl" "needs --for DUR" delay --port 8080 --latency 10ms
+usage_error "delay direction with dev" "apply to delay --port" delay --dev eth0 --direction out --latency 10ms --for 1s
+usage_error "delay max-conns with dev" "apply to delay --port" delay --dev eth0 --max-conns 5 --latency 10ms --for 1s
+usage_error "delay udp" "tcp only" delay --port 53 --proto udp --latency 10ms --for 1s
+usage_error "delay max-conns 0" "--max-conns" delay --port 8080 --latency 10ms --max-conns 0 --for 1s
+usage_error "delay with rate" "delay takes" delay --port 8080 --latency 10ms --rate 1mbit --for 1s
+usage_error "delay bad direction" "--direction: 'up'" delay --port 8080 --latency 10ms --direction up --for 1s
+usage_error "delay bad dst" "--dst: '10.0.0.300'" delay --port 8080 --latency 10ms --dst 10.0.0.300 --for 1s
+usage_error "latency on drop" "apply to delay only" drop --port 80 --latency 10ms --for 1s
+usage_error "max-conns on bandwidth" "apply to delay only" bandwidth --dev x --rate 1mbit --max-conns 3 --for 1s
+
+# delay --dev where the kernel has no sch_netem: a run-time error (exit 3)
+# at validation, naming sch_netem and the alternative (--port).
+"${ISO[@]}" "$SQUALL" chaos delay --dev eth0 --latency 10ms --for 1s --state-dir "$SD" >"$TMP/out" 2>"$TMP/err"
 rc=$?
 if grep -q "sch_netem" "$TMP/err"; then
-    [ "$rc" -eq 3 ] || fail "delay without netem: exit $rc, expected 3"
+    [ "$rc" -eq 3 ] || fail "delay --dev without netem: exit $rc, expected 3"
+    grep -q -- "--port" "$TMP/err" || fail "delay --dev without netem: does not suggest --port: $(cat "$TMP/err")"
+    [ ! -e "$SD" ] || fail "delay --dev without netem: created the state directory"
 else
-    [ "$rc" -eq 2 ] || [ "$rc" -eq 3 ] || fail "delay: exit $rc"
+    [ "$rc" -eq 3 ] || fail "delay --dev: exit $rc ($(cat "$TMP/err"))"
 fi
 
 if [ "$FAILS" -ne 0 ]; then

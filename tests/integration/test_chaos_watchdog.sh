@@ -93,14 +93,7 @@ check "recover of a live agent: journal removed" journal_empty
 
 # ---- agent and watchdog both killed: the next command recovers -------------------------------------
 check "link-down (2) starts" agent_start w4 link-down --netns "$NS_B" --dev "$VETH_B" --for 60s
-A=$AGENT
-WD=$(cat "/proc/$A/task/$A/children" 2>/dev/null | tr ' ' '\n' | grep . | head -1)
-check "watchdog process found" test -n "$WD"
-[ -n "$WD" ] && kill -KILL "$WD"
-sleep 0.1
-kill -KILL "$A"
-wait "$A" 2>/dev/null
-sleep 0.2
+check "agent and watchdog killed" agent_kill_all "$AGENT"
 check "with no watchdog the link stays down" not link_up
 out=$("$SQUALL" chaos status --state-dir "$SD")
 check "status: the journal is stale" bash -c "printf '%s' \"\$1\" | grep -q 'is dead'" _ "$out"

@@ -74,6 +74,20 @@ agent_start() {
     return 1
 }
 
+# agent_kill_all PID: SIGKILLs the agent's watchdog (its child) and then the
+# agent (PID), both started by this test, so that the journal is left stale;
+# returns 1 when no watchdog was found.
+agent_kill_all() {
+    local wd
+    wd=$(tr ' ' '\n' <"/proc/$1/task/$1/children" 2>/dev/null | grep . | head -1)
+    [ -n "$wd" ] && kill -KILL "$wd"
+    sleep 0.1
+    kill -KILL "$1"
+    wait "$1" 2>/dev/null
+    sleep 0.2
+    [ -n "$wd" ]
+}
+
 # agent_wait PID: waits for an agent and returns its exit status.
 agent_wait() {
     wait "$1"

@@ -250,6 +250,16 @@ static void test_ops_validated(void **state)
         "\"name\":\"v\",\"handle\":1364656128,\"rate_bytes\":1,\"burst\":1,\"limit\":1,"
         "\"before\":{\"default\":false,\"kind\":\"pfifo\",\"handle\":65536,"
         "\"options\":\"zz\"}}",
+        /* delay --dev: netem numbers in range, and no other qdisc kind. */
+        "{\"type\":\"qdisc\",\"qdisc\":\"netem\",\"netns_id\":{\"dev\":1,\"ino\":2},"
+        "\"ifindex\":2,\"name\":\"v\",\"handle\":1364656128,\"latency_us\":100,"
+        "\"jitter_us\":101,\"limit\":1000,\"before\":{\"default\":true,\"kind\":\"\"}}",
+        "{\"type\":\"qdisc\",\"qdisc\":\"netem\",\"netns_id\":{\"dev\":1,\"ino\":2},"
+        "\"ifindex\":2,\"name\":\"v\",\"handle\":1364656128,\"latency_us\":0,"
+        "\"jitter_us\":0,\"limit\":1000,\"before\":{\"default\":true,\"kind\":\"\"}}",
+        "{\"type\":\"qdisc\",\"qdisc\":\"htb\",\"netns_id\":{\"dev\":1,\"ino\":2},"
+        "\"ifindex\":2,\"name\":\"v\",\"handle\":1364656128,\"rate_bytes\":1,\"burst\":1,"
+        "\"limit\":1,\"before\":{\"default\":true,\"kind\":\"\"}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_error_t je;

@@ -1,6 +1,7 @@
 /* test_iptables.c — unit tests for chaos/fault_iptables.c rule building:
- * the exact rule text for each fault kind, the SSH exemption, loopback
- * guards, and every validation error. No iptables is run. */
+ * the exact rule text for each fault kind (delay --port's nat rules too),
+ * the SSH exemption, loopback guards, every validation error, and forged
+ * journal ops refused. No iptables is run. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -214,6 +215,63 @@ static void test_cidr(void **state)
     assert_int_equal(ch_protect_cidr("--src", "127.0.0.1", 1, &err), 0);
 }
 
+/* The exact nat rules: PREROUTING for connections from elsewhere, OUTPUT
+ * for local ones (loopback and the proxy's own marked connections
+ * excluded), each a REDIRECT to the proxy with the fault's comment. */
+static void test_delay_nat_rules(void **state)
+{
+    (void)state;
+    ch_spec s;
+    ch_spec_init(&s, CH_DELAY);
+    s.port = 8080;
+    json_t *rules = json_array();
+    sq_err err;
+    char buf[512];
+    assert_int_equal(ch_delay_rules(&s, "t1", "40000", rules, &err), 0);
+    assert_int_equal(json_array_size(rules), 2);
+    assert_string_equal(rule_text(rules, 0, buf, sizeof buf),
+                        "SQUALL-NAT-PRE -p tcp --dport 8080 -m comment --comment squall:t1 -j "
+                        "REDIRECT --to-ports 40000");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rules, 0), "parent")),
+                        "PREROUTING");
+    assert_string_equal(rule_text(rules, 1, buf, sizeof buf),
+                        "SQUALL-NAT-OUT -p tcp --dport 8080 ! -d 127.0.0.0/8 -m mark ! --mark "
+                        "0x5157 -m comment --comment squall:t1 -j REDIRECT --to-ports 40000");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rules, 1), "parent")),
+                        "OUTPUT");
+    json_decref(rules);
+
+    s.src = "10.1.0.0/16";
+    s.dst = "10.2.3.4";
+    rules = json_array();
+    assert_int_equal(ch_delay_rules(&s, "t1", "40000", rules, &err), 0);
+    assert_string_equal(rule_text(rules, 1, buf, sizeof buf),
+                        "SQUALL-NAT-OUT -p tcp --dport 8080 -s 10.1.0.0/16 -d 10.2.3.4 -m mark ! "
+                        "--mark 0x5157 -m comment --comment squall:t1 -j REDIRECT --to-ports "
+                        "40000");
+    json_decref(rules);
+
+    /* Protected: SSH and loopback, unless forced. */
+    ch_spec_init(&s, CH_DELAY);
+    s.port = 22;
+    rules = json_array();
+    assert_int_equal(ch_delay_rules(&s, "t1", "40000", rules, &err), -EPERM);
+    assert_non_null(strstr(err.msg, "SSH"));
+    json_decref(rules);
+    s.port = 5432;
+    s.dst = "127.0.0.1";
+    rules = json_array();
+    assert_int_equal(ch_delay_rules(&s, "t1", "40000", rules, &err), -EPERM);
+    assert_non_null(strstr(err.msg, "loopback"));
+    json_decref(rules);
+    s.force = 1;
+    s.dst = NULL;
+    rules = json_array();
+    assert_int_equal(ch_delay_rules(&s, "t1", "40000", rules, &err), 0);
+    assert_null(strstr(rule_text(rules, 1, buf, sizeof buf), "127.0.0.0/8"));
+    json_decref(rules);
+}
+
 /* A journal that was tampered with cannot make squall run other iptables
  * commands: such ops are refused before anything runs. */
 static void test_journal_rules_checked(void **state)
@@ -228,6 +286,27 @@ static void test_journal_rules_checked(void **state)
         "{\"type\":\"iptables\",\"rules\":[]}",
         "{\"type\":\"iptables\",\"netns\":\"../x\",\"rules\":[{\"chain\":\"SQUALL-IN\","
         "\"args\":[\"-j\",\"DROP\"]}]}",
+        /* nat (delay --port): only a REDIRECT to a port, only in our nat chains;
+         * no other table. */
+        "{\"type\":\"iptables\",\"table\":\"nat\",\"netns_id\":{\"dev\":1,\"ino\":2},"
+        "\"rules\":[{\"chain\":\"SQUALL-NAT-OUT\",\"args\":[\"-j\",\"DNAT\",\"--to\","
+        "\"10.0.0.1\"]}]}",
+        "{\"type\":\"iptables\",\"table\":\"nat\",\"netns_id\":{\"dev\":1,\"ino\":2},"
+        "\"rules\":[{\"chain\":\"SQUALL-NAT-OUT\",\"args\":[\"-j\",\"REDIRECT\","
+        "\"--to-ports\",\"{proxy-port}\"]}]}",
+        "{\"type\":\"iptables\",\"table\":\"nat\",\"netns_id\":{\"dev\":1,\"ino\":2},"
+        "\"rules\":[{\"chain\":\"SQUALL-NAT-OUT\",\"args\":[\"-j\",\"REDIRECT\","
+        "\"--to-ports\",\"70000\"]}]}",
+        "{\"type\":\"iptables\",\"table\":\"nat\",\"netns_id\":{\"dev\":1,\"ino\":2},"
+        "\"rules\":[{\"chain\":\"SQUALL-NAT-OUT\",\"args\":[\"-g\",\"X\",\"-j\","
+        "\"REDIRECT\",\"--to-ports\",\"4000\"]}]}",
+        "{\"type\":\"iptables\",\"table\":\"nat\",\"netns_id\":{\"dev\":1,\"ino\":2},"
+        "\"rules\":[{\"chain\":\"SQUALL-IN\",\"args\":[\"-j\",\"REDIRECT\","
+        "\"--to-ports\",\"4000\"]}]}",
+        "{\"type\":\"iptables\",\"table\":\"filter\",\"netns_id\":{\"dev\":1,\"ino\":2},"
+        "\"rules\":[{\"chain\":\"SQUALL-NAT-PRE\",\"args\":[\"-j\",\"DROP\"]}]}",
+        "{\"type\":\"iptables\",\"table\":\"mangle\",\"netns_id\":{\"dev\":1,\"ino\":2},"
+        "\"rules\":[{\"chain\":\"SQUALL-IN\",\"args\":[\"-j\",\"DROP\"]}]}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_error_t je;
@@ -249,7 +328,7 @@ int main(void)
         cmocka_unit_test(test_reject_udp_icmp),   cmocka_unit_test(test_loss_probability),
         cmocka_unit_test(test_partition_exempts_ssh), cmocka_unit_test(test_force_drops_guards),
         cmocka_unit_test(test_errors),            cmocka_unit_test(test_cidr),
-        cmocka_unit_test(test_journal_rules_checked),
+        cmocka_unit_test(test_journal_rules_checked), cmocka_unit_test(test_delay_nat_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

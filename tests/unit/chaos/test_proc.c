@@ -49,12 +49,14 @@ static void test_kind_names(void **state)
     assert_int_equal(ch_kind_from_name("link-down"), CH_LINK_DOWN);
     assert_int_equal(ch_kind_from_name("link_down"), CH_LINK_DOWN);
     assert_int_equal(ch_kind_from_name("partition"), CH_PARTITION);
-    assert_int_equal(ch_kind_from_name("delay"), -1);
+    assert_int_equal(ch_kind_from_name("delay"), CH_DELAY);
+    assert_int_equal(ch_kind_from_name("flood"), -1);
     assert_int_equal(ch_kind_from_name("bandwidthxxxxxxxxxxxxxxxxxxxxxxxxxxxx"), -1);
     for (int k = 0; k < CH_KIND_COUNT; k++)
         assert_int_equal(ch_kind_from_name(ch_kind_name((ch_kind)k)), k);
     assert_false(ch_kind_is_network(CH_KILL));
     assert_true(ch_kind_is_network(CH_DROP));
+    assert_true(ch_kind_is_network(CH_DELAY));
 }
 
 /* A reused pid (same pid, another start time) is never signalled; the
