@@ -2,13 +2,10 @@
  * load generator, then builds summary.json and prints the terminal summary. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -230,22 +227,17 @@ static int read_file(const char *path, char **out, size_t *len)
     return 0;
 }
 
-/* Checks a --header value "Name: value". */
+/* Checks a --header value: a header (cli_header), and not one of the
+ * framing headers squall sets itself from the body. */
 static int check_header(const char *h)
 {
-    const char *colon = strchr(h, ':');
-    if (!colon || colon == h)
-        return cli_usage_error(CMD, "--header: '%s' is not a header (expected 'Name: value')", h);
-    for (const char *p = h; p < colon; p++)
-        if (*p <= ' ' || *p >= 127)
-            return cli_usage_error(CMD, "--header: '%s': the name may not contain spaces or "
-                                        "control characters",
-                                   h);
-    if (strpbrk(h, "\r\n"))
-        return cli_usage_error(CMD, "--header: '%s' contains a line break", h);
+    int rc = cli_header(CMD, "header", h);
+    if (rc)
+        return rc;
+    size_t name_len = (size_t)(strchr(h, ':') - h);
     static const char *const framing[] = {"Content-Length", "Transfer-Encoding"};
     for (size_t i = 0; i < sizeof framing / sizeof framing[0]; i++)
-        if ((size_t)(colon - h) == strlen(framing[i]) && strncasecmp(h, framing[i], strlen(framing[i])) == 0)
+        if (name_len == strlen(framing[i]) && strncasecmp(h, framing[i], name_len) == 0)
             return cli_usage_error(CMD, "--header: squall sets %s itself from the body; remove it",
                                    framing[i]);
     return 0;
@@ -338,11 +330,8 @@ static int parse_args(int argc, char **argv, load_opts *o)
             o->tag = optarg;
             break;
         case OPT_TAG_HEADER:
-            for (const char *p = optarg; *p; p++)
-                if (*p <= ' ' || *p >= 127 || *p == ':')
-                    return cli_usage_error(CMD, "--tag-header: '%s' is not a header name", optarg);
-            if (!*optarg)
-                return cli_usage_error(CMD, "--tag-header: empty");
+            if ((rc = cli_header_name(CMD, "tag-header", optarg)))
+                return rc;
             cfg->tag_header = optarg;
             break;
         case 'o':
@@ -561,18 +550,6 @@ static int write_run_json(sq_rundir *rd, const load_opts *o, sq_err *err)
     return rc;
 }
 
-/* Blocks SIGINT/SIGTERM for every thread from now until exit and returns a
- * signalfd for them (the load generator's stop_fd), or -1. */
-static int stop_signals(void)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-}
-
 /* Appends an "abort" event to events.jsonl. */
 static void record_abort(sq_rundir *rd)
 {
@@ -713,7 +690,7 @@ static int load_body(int argc, char **argv, load_opts *o)
         free(o->body_owned);
         return SQ_EXIT_RUNTIME;
     }
-    o->cfg.stop_fd = stop_signals();
+    o->cfg.stop_fd = cli_stop_signals();
     lg_totals totals;
     rc = lg_run(&o->cfg, rd, &totals, &err);
     /* SIGINT/SIGTERM stay blocked until exit: the run directory is written in

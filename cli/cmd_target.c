@@ -47,6 +47,7 @@ static void target_usage(void)
            "                              {\"id\":\"ID\",\"tag\":TAG|null}\n"
            "  GET  /items/ID              200 item or 404;  DELETE /items/ID: 204 or 404\n"
            "  GET  /items/count[?tag=T]   {\"count\":N}\n"
+           "  DELETE /items?tag=T         deletes every item carrying tag T: {\"deleted\":N}\n"
            "  any other path              200 {\"ok\":true,\"path\":...} for GET HEAD POST PUT\n"
            "                              PATCH DELETE; 405 for other methods\n"
            "  ?delay=DUR  ?status=NNN     per-request overrides on any route\n"

@@ -9,5 +9,6 @@ int cmd_load(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_chaos(int argc, char **argv);
 int cmd_traffic(int argc, char **argv);
+int cmd_cleanup(int argc, char **argv);
 
 #endif

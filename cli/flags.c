@@ -1,9 +1,12 @@
 /* flags.c — shared command-line helpers (see flags.h). */
 #include "flags.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 
 /* Prints one usage error line plus a --help hint; returns SQ_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -83,4 +86,44 @@ int cli_size(const char *cmd, const char *flag, const char *val, uint64_t *bytes
 {
     sq_err err;
     return sq_parse_size(val, bytes, &err) ? flag_error(cmd, flag, &err) : 0;
+}
+
+/* Checks a request header flag value "Name: value": a name of visible
+ * ASCII before the colon and no line break anywhere. */
+int cli_header(const char *cmd, const char *flag, const char *val)
+{
+    const char *colon = strchr(val, ':');
+    if (!colon || colon == val)
+        return cli_usage_error(cmd, "--%s: '%s' is not a header (expected 'Name: value')", flag,
+                               val);
+    for (const char *p = val; p < colon; p++)
+        if (*p <= ' ' || *p >= 127)
+            return cli_usage_error(cmd, "--%s: '%s': the name may not contain spaces or "
+                                        "control characters",
+                                   flag, val);
+    if (strpbrk(val, "\r\n"))
+        return cli_usage_error(cmd, "--%s: '%s' contains a line break", flag, val);
+    return 0;
+}
+
+/* Checks a header name flag value: not empty, visible ASCII, no colon. */
+int cli_header_name(const char *cmd, const char *flag, const char *val)
+{
+    if (!*val)
+        return cli_usage_error(cmd, "--%s: empty", flag);
+    for (const char *p = val; *p; p++)
+        if (*p <= ' ' || *p >= 127 || *p == ':')
+            return cli_usage_error(cmd, "--%s: '%s' is not a header name", flag, val);
+    return 0;
+}
+
+/* Blocks SIGINT/SIGTERM for good and returns a signalfd for them, or -1. */
+int cli_stop_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }

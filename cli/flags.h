@@ -29,4 +29,15 @@ int cli_uint(const char *cmd, const char *flag, const char *val, uint64_t min, u
              uint64_t *out);
 int cli_size(const char *cmd, const char *flag, const char *val, uint64_t *bytes);
 
+/* Request header checks: "Name: value" without line breaks, and a bare
+ * header name (for --tag-header). On failure print "squall CMD: --FLAG:
+ * <why>" and return SQ_EXIT_USAGE; 0 on success. */
+int cli_header(const char *cmd, const char *flag, const char *val);
+int cli_header_name(const char *cmd, const char *flag, const char *val);
+
+/* Blocks SIGINT and SIGTERM in every thread from now until exit and
+ * returns a non-blocking signalfd that becomes readable when one arrives
+ * (a component's stop_fd), or -1. */
+int cli_stop_signals(void);
+
 #endif

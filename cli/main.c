@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"report", cmd_report, "evaluate objectives and write summary.json, report.html, junit.xml"},
     {"traffic", cmd_traffic, "inspect a traffic file: peak rps and when, duration, methods, users, routes"},
     {"target", cmd_target, "built-in demo service (latency, errors, stalls, writable store)"},
+    {"cleanup", cmd_cleanup, "delete what a run's ledger says it created"},
 };
 
 /* Prints the top-level usage to out. */

@@ -104,16 +104,17 @@ out:
     return rc;
 }
 
-/* Opens (creating with parents) the run directory at path; the new
- * sq_rundir is owned by the caller (sq_rundir_free). */
-int sq_rundir_open(const char *path, sq_rundir **out, sq_err *err)
+/* Opens the run directory at path, creating it (with parents) first when
+ * create is set; the new sq_rundir is owned by the caller (sq_rundir_free).
+ * Returns 0 or a negative errno with a message. */
+static int open_dir(const char *path, int create, sq_rundir **out, sq_err *err)
 {
     sq_rundir *rd = NULL;
     int rc;
     *out = NULL;
     if (!path || !*path)
         return sq_errf(err, -EINVAL, "the run directory path is empty");
-    if ((rc = mkdir_p(path)) < 0)
+    if (create && (rc = mkdir_p(path)) < 0)
         return sq_errf(err, rc, "cannot create run directory '%s': %s", path, strerror(-rc));
     rd = calloc(1, sizeof *rd);
     if (!rd || !(rd->path = strdup(path))) {
@@ -134,6 +135,20 @@ fail:
         free(rd->path);
     free(rd);
     return rc;
+}
+
+/* Opens (creating with parents) the run directory at path; the new
+ * sq_rundir is owned by the caller (sq_rundir_free). */
+int sq_rundir_open(const char *path, sq_rundir **out, sq_err *err)
+{
+    return open_dir(path, 1, out, err);
+}
+
+/* Opens the existing run directory at path without creating anything; the
+ * new sq_rundir is owned by the caller (sq_rundir_free). */
+int sq_rundir_open_existing(const char *path, sq_rundir **out, sq_err *err)
+{
+    return open_dir(path, 0, out, err);
 }
 
 /* Closes every append file and the directory, and frees rd (NULL is fine). */

@@ -22,6 +22,13 @@ typedef struct sq_rundir sq_rundir;
  * errno with the message in err. */
 int sq_rundir_open(const char *path, sq_rundir **out, sq_err *err);
 
+/* Opens the run directory at path, which must exist (nothing is created:
+ * for readers and for appending to a finished run, e.g. cleanup). Returns 0
+ * and a new sq_rundir owned by the caller, or -ENOENT (no such directory),
+ * -ENOTDIR (not a directory) or another negative errno, with the message in
+ * err. */
+int sq_rundir_open_existing(const char *path, sq_rundir **out, sq_err *err);
+
 /* Closes every file and frees rd (NULL is fine). */
 void sq_rundir_free(sq_rundir *rd);
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "loadgen/cleanup.h"
 #include "loadgen/schedule.h"
 
 /* Error classes of requests that got no HTTP response. */

@@ -204,6 +204,25 @@ static enum MHD_Result route_count(tg_server *srv, struct MHD_Connection *conn, 
     return queue_copy(srv, conn, r, 200, buf, pos, TG_JSON, NULL, NULL);
 }
 
+/* DELETE /items?tag=T: deletes every item carrying tag T and answers 200
+ * {"deleted":N}; 400 without a tag (a bulk delete of everything is not
+ * offered). */
+static enum MHD_Result route_delete_tag(tg_server *srv, struct MHD_Connection *conn,
+                                        const tg_req *r)
+{
+    char buf[64];
+    size_t pos = 0;
+    uint64_t n;
+    const char *tag = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "tag");
+    if (!tag || !*tag)
+        return bad_request(srv, conn, r, "DELETE /items needs ?tag=T (the run tag whose items "
+                                         "to delete)");
+    if (tg_store_delete_tag(srv->store, tag, &n) != 0)
+        return MHD_NO;
+    tg_json_fmt(buf, sizeof buf, &pos, "{\"deleted\":%llu}\n", (unsigned long long)n);
+    return queue_copy(srv, conn, r, 200, buf, pos, TG_JSON, NULL, NULL);
+}
+
 /* Writes an item as {"id":"<id>","tag":"<tag>"|null} into buf; returns the
  * length. */
 static size_t item_json(char *buf, size_t len, uint64_t id, const char *tag)
@@ -286,8 +305,10 @@ static enum MHD_Result respond(tg_server *srv, struct MHD_Connection *conn, cons
     case TG_ROUTE_ITEMS:
         if (m == TG_M_POST || m == TG_M_PUT)
             return route_create(srv, conn, r);
+        if (m == TG_M_DELETE)
+            return route_delete_tag(srv, conn, r);
         return read ? route_count(srv, conn, r)
-                    : method_not_allowed(srv, conn, r, "GET, HEAD, POST, PUT");
+                    : method_not_allowed(srv, conn, r, "GET, HEAD, POST, PUT, DELETE");
     case TG_ROUTE_COUNT:
         return read ? route_count(srv, conn, r) : method_not_allowed(srv, conn, r, "GET, HEAD");
     case TG_ROUTE_ITEM: {

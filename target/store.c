@@ -251,8 +251,29 @@ int tg_store_get(tg_store *st, uint64_t id, char *tag, size_t taglen, int *has_t
     return rc;
 }
 
-/* Deletes item id, closing the gap by shifting later probe-chain entries
- * back (no tombstones). */
+/* Deletes the item in slot i, closing the gap by shifting later
+ * probe-chain entries back (no tombstones). Caller holds the lock. */
+static void slot_delete(tg_store *st, size_t i)
+{
+    size_t mask = st->cap - 1;
+    tag_release(st, st->slots[i].tag);
+    st->slots[i].id = 0;
+    st->slots[i].tag = NULL;
+    for (size_t j = (i + 1) & mask; st->slots[j].id; j = (j + 1) & mask) {
+        size_t home = id_hash(st->slots[j].id) & mask;
+        /* Move j back into the hole at i unless its home lies in (i, j]. */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            st->slots[i] = st->slots[j];
+            st->slots[j].id = 0;
+            st->slots[j].tag = NULL;
+            i = j;
+        }
+    }
+    st->count--;
+    st->deleted++;
+}
+
+/* Deletes item id. */
 int tg_store_delete(tg_store *st, uint64_t id)
 {
     int rc = -ENOENT;
@@ -261,25 +282,42 @@ int tg_store_delete(tg_store *st, uint64_t id)
     pthread_mutex_lock(&st->mu);
     size_t i = slot_find(st, id);
     if (i < st->cap) {
-        size_t mask = st->cap - 1;
-        tag_release(st, st->slots[i].tag);
-        st->slots[i].id = 0;
-        st->slots[i].tag = NULL;
-        for (size_t j = (i + 1) & mask; st->slots[j].id; j = (j + 1) & mask) {
-            size_t home = id_hash(st->slots[j].id) & mask;
-            /* Move j back into the hole at i unless its home lies in (i, j]. */
-            if (((j - home) & mask) >= ((j - i) & mask)) {
-                st->slots[i] = st->slots[j];
-                st->slots[j].id = 0;
-                st->slots[j].tag = NULL;
-                i = j;
-            }
-        }
-        st->count--;
-        st->deleted++;
+        slot_delete(st, i);
         rc = 0;
     }
     pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+/* Deletes every item carrying tag: collects their ids in one scan of the
+ * table (deleting during the scan would shift entries past the cursor),
+ * then deletes each, all under the lock. */
+int tg_store_delete_tag(tg_store *st, const char *tag, uint64_t *deleted)
+{
+    int rc = 0;
+    uint64_t *ids = NULL, n = 0;
+    *deleted = 0;
+    pthread_mutex_lock(&st->mu);
+    tg_tag *t = tag_find(st, tag, str_hash(tag));
+    if (!t)
+        goto out;
+    uint64_t want = t->count; /* t is freed with its last item */
+    if (!(ids = malloc(want * sizeof *ids))) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < st->cap && n < want; i++)
+        if (st->slots[i].id && st->slots[i].tag == t)
+            ids[n++] = st->slots[i].id;
+    for (uint64_t k = 0; k < n; k++) {
+        size_t i = slot_find(st, ids[k]);
+        if (i < st->cap)
+            slot_delete(st, i);
+    }
+    *deleted = n;
+out:
+    pthread_mutex_unlock(&st->mu);
+    free(ids);
     return rc;
 }
 

@@ -4,10 +4,10 @@
  * A real server on libmicrohttpd (a pool of epoll worker threads) with
  * injectable behaviour: latency (fixed or a distribution), an error rate,
  * periodic stalls, per-request overrides (?delay=DUR, ?status=NNN), and a
- * writable store (POST /items, GET|DELETE /items/{id}, GET /items/count?tag=T)
- * that remembers the run tag header each item arrived with. Delays never
- * block a worker thread: the connection is suspended and resumed by a single
- * timer thread. See docs/target.md for the HTTP surface.
+ * writable store (POST /items, GET|DELETE /items/{id}, GET /items/count?tag=T,
+ * DELETE /items?tag=T) that remembers the run tag header each item arrived
+ * with. Delays never block a worker thread: the connection is suspended and
+ * resumed by a single timer thread. See docs/target.md for the HTTP surface.
  */
 #ifndef SQ_TARGET_H
 #define SQ_TARGET_H

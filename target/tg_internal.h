@@ -42,6 +42,10 @@ int tg_store_get(tg_store *st, uint64_t id, char *tag, size_t taglen, int *has_t
 /* Deletes item id. Returns 0 or -ENOENT. Thread-safe. */
 int tg_store_delete(tg_store *st, uint64_t id);
 
+/* Deletes every item carrying tag; *deleted says how many (0 when the tag
+ * is unknown). Returns 0 or -ENOMEM (nothing deleted). Thread-safe. */
+int tg_store_delete_tag(tg_store *st, const char *tag, uint64_t *deleted);
+
 /* Number of items, all of them (tag NULL) or those carrying tag. */
 uint64_t tg_store_count(tg_store *st, const char *tag);
 
@@ -87,7 +91,7 @@ typedef enum tg_route {
     TG_ROUTE_GENERIC = 0, /* any other path */
     TG_ROUTE_HEALTHZ,     /* /healthz */
     TG_ROUTE_STATS,       /* /stats */
-    TG_ROUTE_ITEMS,       /* /items, /items/ */
+    TG_ROUTE_ITEMS,       /* /items, /items/ (DELETE ?tag=T: bulk delete) */
     TG_ROUTE_COUNT,       /* /items/count */
     TG_ROUTE_ITEM,        /* /items/{id} */
 } tg_route;

@@ -264,6 +264,26 @@ if command -v jq >/dev/null 2>&1; then
     check "/stats is valid JSON" jq -e '.by_status["200"] > 0' <<<"$BODY" >/dev/null
 fi
 
+# Bulk delete by tag: DELETE /items?tag=T (what `squall cleanup --by-tag` uses).
+for i in 1 2 3; do req POST /items -H 'X-Squall-Run: bulk-1'; done
+req POST /items -H 'X-Squall-Run: bulk-2'
+req DELETE '/items?tag=bulk-1'
+check "DELETE /items?tag=T is 200 (got $CODE)" test "$CODE" = 200
+check "DELETE /items?tag=T says how many (got $BODY)" test "$BODY" = '{"deleted":3}'
+req GET '/items/count?tag=bulk-1'
+check "no item of the tag is left (got $BODY)" test "$BODY" = '{"count":0}'
+req GET '/items/count?tag=bulk-2'
+check "items of other tags stay (got $BODY)" test "$BODY" = '{"count":1}'
+req DELETE '/items?tag=bulk-1'
+check "a second bulk delete deletes nothing (got $BODY)" test "$BODY" = '{"deleted":0}'
+req DELETE '/items?tag='
+check "DELETE /items?tag= (empty) is 400 (got $CODE)" test "$CODE" = 400
+req DELETE /items
+check "DELETE /items without a tag is 400 (got $CODE $BODY)" \
+    grep -q '^400 .*needs ?tag=T' <<<"$CODE $BODY"
+req PATCH /items
+check "PATCH /items is 405 with DELETE allowed" grep -qi '^allow: .*DELETE' "$HDRS"
+
 # A second server on the same port cannot bind: exit 3, precise message.
 err=$("$SQUALL" target --listen "127.0.0.1:$A_PORT" 2>&1 >/dev/null)
 rc=$?

@@ -58,6 +58,22 @@ start_target() {
   return 1
 }
 
+# start_quirky: starts tests/fixtures/quirky_server.py on a free port, sets
+# QUIRKY_PID and QUIRKY_URL (http://127.0.0.1:PORT).
+start_quirky() {
+  local out="$WORK/quirky.$RANDOM.out" port=
+  python3 "$SQUALL_SRC/tests/fixtures/quirky_server.py" > "$out" 2>&1 &
+  QUIRKY_PID=$!
+  STARTED_PIDS+=("$QUIRKY_PID")
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$out")
+    [ -n "$port" ] && { QUIRKY_URL="http://127.0.0.1:$port"; return 0; }
+    sleep 0.05
+  done
+  echo "quirky server did not start:"; cat "$out"
+  return 1
+}
+
 # stop_pid PID: stops one process this test started.
 stop_pid() {
   kill "$1" 2>/dev/null

@@ -332,6 +332,41 @@ static void test_append_raw_and_large(void **state)
     free(s);
 }
 
+static void test_open_existing(void **state)
+{
+    char path[256], file[300];
+    sq_rundir *rd = (sq_rundir *)1;
+    sq_err err = {{0}};
+    struct stat st;
+
+    /* a missing directory is not created */
+    sub(state, "existing/missing", path, sizeof path);
+    assert_int_equal(sq_rundir_open_existing(path, &rd, &err), -ENOENT);
+    assert_null(rd);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "No such file or directory"));
+    assert_int_equal(stat(path, &st), -1);
+    sub(state, "existing", path, sizeof path);
+    assert_int_equal(stat(path, &st), -1);
+
+    /* a file is not a directory */
+    sub(state, "existing-file", file, sizeof file);
+    spit(file, "x");
+    assert_int_equal(sq_rundir_open_existing(file, &rd, &err), -ENOTDIR);
+    assert_int_equal(sq_rundir_open_existing("", &rd, &err), -EINVAL);
+
+    /* an existing directory opens, and appends go to it */
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_int_equal(sq_rundir_open_existing(path, &rd, &err), 0);
+    assert_string_equal(sq_rundir_path(rd), path);
+    assert_int_equal(sq_rundir_append_raw(rd, "ledger.jsonl", "{\"a\":1}", 7, &err), 0);
+    sq_rundir_free(rd);
+    snprintf(file, sizeof file, "%s/ledger.jsonl", path);
+    char *text = slurp(file, NULL);
+    assert_string_equal(text, "{\"a\":1}\n");
+    free(text);
+}
+
 static void test_torn_line_recovery(void **state)
 {
     char path[256], file[300];
@@ -522,6 +557,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_creates_parents),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_open_existing),
         cmocka_unit_test(test_write_json_atomic),
         cmocka_unit_test(test_concurrent_appends),
         cmocka_unit_test(test_append_raw_and_large),

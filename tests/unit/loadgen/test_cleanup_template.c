@@ -1,0 +1,231 @@
+/* test_cleanup_template.c — cleanup request templates (parse errors with
+ * their column, expansion with percent-encoding and base URLs), the URL base
+ * of run.json's target, and the status / retry rules. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loadgen/cleanup_int.h"
+
+/* Parses spec and expects an error whose message is want. */
+static void expect_parse_error(const char *spec, const char *want)
+{
+    lg_tpl tpl;
+    sq_err err = {{0}};
+    int rc = lg_tpl_parse(spec, &tpl, &err);
+    if (rc != -EINVAL)
+        fail_msg("'%s': got %d, want -EINVAL", spec, rc);
+    if (strcmp(err.msg, want) != 0)
+        fail_msg("'%s': got '%s', want '%s'", spec, err.msg, want);
+}
+
+static void test_parse_ok(void **state)
+{
+    (void)state;
+    lg_tpl tpl;
+    sq_err err = {{0}};
+    assert_int_equal(lg_tpl_parse("DELETE {location}", &tpl, &err), 0);
+    assert_string_equal(tpl.method, "DELETE");
+    assert_string_equal(tpl.url, "{location}");
+    assert_int_equal(tpl.uses, LG_TPL_LOCATION);
+    assert_false(tpl.relative);
+    lg_tpl_free(&tpl);
+
+    assert_int_equal(lg_tpl_parse("  POST   /admin/purge/{id}?tag={tag}  ", &tpl, &err), 0);
+    assert_string_equal(tpl.method, "POST");
+    assert_string_equal(tpl.url, "/admin/purge/{id}?tag={tag}");
+    assert_int_equal(tpl.uses, LG_TPL_ID | LG_TPL_TAG);
+    assert_true(tpl.relative);
+    lg_tpl_free(&tpl);
+
+    assert_int_equal(lg_tpl_parse("DELETE HTTPS://h:8443/x/{id}", &tpl, &err), 0);
+    assert_int_equal(tpl.uses, LG_TPL_ID);
+    lg_tpl_free(&tpl);
+    lg_tpl_free(&tpl); /* twice is fine */
+
+    assert_int_equal(lg_cleanup_check_template("DELETE /t?tag={tag}", 1, &err), 0);
+    assert_int_equal(lg_cleanup_check_template("DELETE {location}", 0, &err), 0);
+}
+
+static void test_parse_errors(void **state)
+{
+    (void)state;
+    expect_parse_error("DELETE /items/{uid}",
+                       "column 15: unknown placeholder {uid} (expected {location}, {id} or {tag})");
+    expect_parse_error("DELETE /items/{id",
+                       "column 15: '{' without a closing '}' (placeholders are {location}, "
+                       "{id} and {tag})");
+    expect_parse_error("DELETE /a/{i{d}",
+                       "column 11: '{' without a closing '}' (placeholders are {location}, "
+                       "{id} and {tag})");
+    expect_parse_error("DELETE /a/{}", "column 11: unknown placeholder {} (expected {location}, "
+                                       "{id} or {tag})");
+    expect_parse_error("delete {location}", "column 1: the method must be upper case (e.g. DELETE)");
+    expect_parse_error("{location}", "column 1: the method is missing (expected 'METHOD URL', "
+                                     "e.g. 'DELETE {location}')");
+    expect_parse_error("/items/{id}", "column 1: the method is missing (expected 'METHOD URL', "
+                                      "e.g. 'DELETE {location}')");
+    expect_parse_error("DELETE", "column 7: the URL is missing (expected 'METHOD URL', e.g. "
+                                 "'DELETE {location}')");
+    expect_parse_error("", "column 1: expected 'METHOD URL', e.g. 'DELETE {location}'");
+    expect_parse_error("DEL;ETE /x", "column 4: ';' cannot be part of an HTTP method");
+    expect_parse_error("DELETE items/{id}", "column 8: the URL must start with '/', http://, "
+                                            "https:// or {location}");
+    expect_parse_error("DELETE {id}", "column 8: the URL must start with '/', http://, https:// "
+                                      "or {location}");
+    expect_parse_error("DELETE ftp://h/x", "column 8: the URL must start with '/', http://, "
+                                           "https:// or {location}");
+    expect_parse_error("DELETE /a b", "column 10: a space in the URL; percent-encode it");
+    expect_parse_error("DELETE /a\tb", "column 10: a control character in the URL; "
+                                       "percent-encode it");
+    expect_parse_error("AVERYLONGMETHODNAMEMUCHTOOLONGFORHTTP /x",
+                       "column 1: the method is longer than 31 characters");
+
+    sq_err err = {{0}};
+    assert_int_equal(lg_cleanup_check_template("DELETE /t/{id}?tag={tag}", 1, &err), -EINVAL);
+    assert_string_equal(err.msg, "column 11: a bulk request can only use {tag} (one request for "
+                                 "the whole run); use --request for {id}");
+    assert_int_equal(lg_cleanup_check_template("DELETE {location}?x={id}", 1, &err), -EINVAL);
+    assert_string_equal(err.msg, "column 8: a bulk request can only use {tag} (one request for "
+                                 "the whole run); use --request for {location}");
+    assert_int_equal(lg_cleanup_check_template("DELETE /{nope}", 0, &err), -EINVAL);
+}
+
+/* Expands spec with v and expects want (or, want NULL, the error code rc
+ * with a message containing msg). */
+static void expect_expand(const char *spec, const lg_tpl_vars *v, const char *want, int rc,
+                          const char *msg)
+{
+    lg_tpl tpl;
+    sq_err err = {{0}};
+    char *url = NULL;
+    assert_int_equal(lg_tpl_parse(spec, &tpl, &err), 0);
+    int got = lg_tpl_expand(&tpl, v, &url, &err);
+    lg_tpl_free(&tpl);
+    if (want) {
+        if (got != 0)
+            fail_msg("'%s': error %d: %s", spec, got, err.msg);
+        assert_string_equal(url, want);
+    } else {
+        if (got != rc)
+            fail_msg("'%s': got %d, want %d", spec, got, rc);
+        assert_null(url);
+        if (!strstr(err.msg, msg))
+            fail_msg("'%s': message '%s' lacks '%s'", spec, err.msg, msg);
+    }
+    free(url);
+}
+
+static void test_expand(void **state)
+{
+    (void)state;
+    lg_tpl_vars v = {.location = "http://127.0.0.1:8080/items/17", .id = "a b/c?d&e=%",
+                     .tag = "run-1.x_y~z", .base = "http://127.0.0.1:8080"};
+    expect_expand("DELETE {location}", &v, "http://127.0.0.1:8080/items/17", 0, NULL);
+    expect_expand("DELETE {location}?hard=1", &v, "http://127.0.0.1:8080/items/17?hard=1", 0,
+                  NULL);
+    expect_expand("DELETE /things/{id}", &v, "http://127.0.0.1:8080/things/a%20b%2Fc%3Fd%26e%3D%25",
+                  0, NULL);
+    expect_expand("DELETE /admin?tag={tag}", &v, "http://127.0.0.1:8080/admin?tag=run-1.x_y~z",
+                  0, NULL);
+    expect_expand("DELETE https://other:8443/{id}/{tag}", &v,
+                  "https://other:8443/a%20b%2Fc%3Fd%26e%3D%25/run-1.x_y~z", 0, NULL);
+    lg_tpl_vars utf8 = {.id = "\xc3\xa9", .base = "http://h"};
+    expect_expand("DELETE /x/{id}", &utf8, "http://h/x/%C3%A9", 0, NULL);
+
+    /* a relative location is resolved against the base too */
+    lg_tpl_vars rel = {.location = "/items/9", .base = "http://h:1"};
+    expect_expand("DELETE {location}", &rel, "http://h:1/items/9", 0, NULL);
+
+    /* what cannot be built */
+    lg_tpl_vars none = {.base = "http://h"};
+    expect_expand("DELETE {location}", &none, NULL, -ENOENT, "no location recorded");
+    expect_expand("DELETE /x/{id}", &none, NULL, -ENOENT, "no id recorded for this entry");
+    expect_expand("DELETE /x?t={tag}", &none, NULL, -ENOENT, "no run tag");
+    lg_tpl_vars empty_id = {.id = "", .base = "http://h"};
+    expect_expand("DELETE /x/{id}", &empty_id, NULL, -ENOENT, "no id recorded");
+    lg_tpl_vars nobase = {.id = "1", .location = "/items/1"};
+    expect_expand("DELETE /x/{id}", &nobase, NULL, -ENOENT, "has no target");
+    expect_expand("DELETE {location}", &nobase, NULL, -ENOENT, "is relative");
+    lg_tpl_vars odd = {.location = "items/1"};
+    expect_expand("DELETE {location}", &odd, NULL, -EINVAL, "'items/1' is not an http:// or "
+                                                             "https:// URL");
+    lg_tpl_vars spaced = {.location = "http://h/a b"};
+    expect_expand("DELETE {location}", &spaced, NULL, -EINVAL, "contains a space");
+    lg_tpl_vars bare = {.location = "http://"};
+    expect_expand("DELETE {location}", &bare, NULL, -EINVAL, "is not an http");
+}
+
+static void test_url_base(void **state)
+{
+    (void)state;
+    char buf[64];
+    sq_err err = {{0}};
+    assert_int_equal(lg_url_base("http://127.0.0.1:18091/api/items?x=1", buf, sizeof buf, &err), 0);
+    assert_string_equal(buf, "http://127.0.0.1:18091");
+    assert_int_equal(lg_url_base("HTTPS://Example.com", buf, sizeof buf, &err), 0);
+    assert_string_equal(buf, "https://Example.com");
+    assert_int_equal(lg_url_base("http://[::1]:8080#f", buf, sizeof buf, &err), 0);
+    assert_string_equal(buf, "http://[::1]:8080");
+    assert_int_equal(lg_url_base("ftp://h/x", buf, sizeof buf, &err), -EINVAL);
+    assert_string_equal(err.msg, "'ftp://h/x' is not an http:// or https:// URL");
+    assert_int_equal(lg_url_base("http:///x", buf, sizeof buf, &err), -EINVAL);
+    assert_string_equal(err.msg, "'http:///x' has no host");
+    assert_int_equal(lg_url_base("http://a-very-long-host-name-indeed.example.com:8080/",
+                                 buf, 16, &err), -EINVAL);
+    assert_int_equal(lg_url_base(NULL, buf, sizeof buf, &err), -EINVAL);
+}
+
+static void test_classify(void **state)
+{
+    (void)state;
+    assert_int_equal(lg_cleanup_classify(200, 0, 0), LG_VERDICT_DELETED);
+    assert_int_equal(lg_cleanup_classify(204, 0, 0), LG_VERDICT_DELETED);
+    assert_int_equal(lg_cleanup_classify(202, 0, 1), LG_VERDICT_DELETED);
+    assert_int_equal(lg_cleanup_classify(404, 0, 0), LG_VERDICT_GONE);
+    assert_int_equal(lg_cleanup_classify(410, 0, 0), LG_VERDICT_GONE);
+    assert_int_equal(lg_cleanup_classify(404, 0, 1), LG_VERDICT_FAILED); /* no bulk endpoint */
+    assert_int_equal(lg_cleanup_classify(410, 0, 1), LG_VERDICT_FAILED);
+    assert_int_equal(lg_cleanup_classify(408, 0, 0), LG_VERDICT_RETRY);
+    assert_int_equal(lg_cleanup_classify(429, 0, 0), LG_VERDICT_RETRY);
+    assert_int_equal(lg_cleanup_classify(500, 0, 0), LG_VERDICT_RETRY);
+    assert_int_equal(lg_cleanup_classify(503, 0, 1), LG_VERDICT_RETRY);
+    assert_int_equal(lg_cleanup_classify(599, 0, 0), LG_VERDICT_RETRY);
+    assert_int_equal(lg_cleanup_classify(400, 0, 0), LG_VERDICT_FAILED);
+    assert_int_equal(lg_cleanup_classify(401, 0, 0), LG_VERDICT_FAILED);
+    assert_int_equal(lg_cleanup_classify(403, 0, 0), LG_VERDICT_FAILED);
+    assert_int_equal(lg_cleanup_classify(405, 0, 0), LG_VERDICT_FAILED);
+    assert_int_equal(lg_cleanup_classify(301, 0, 0), LG_VERDICT_FAILED);
+    assert_int_equal(lg_cleanup_classify(0, 1, 0), LG_VERDICT_RETRY);
+    assert_int_equal(lg_cleanup_classify(0, 0, 0), LG_VERDICT_FAILED);
+}
+
+static void test_backoff(void **state)
+{
+    (void)state;
+    const int64_t ms = SQ_NS_PER_MS, max = 30 * SQ_NS_PER_S;
+    assert_int_equal(lg_cleanup_backoff(1, 100 * ms, -1, max), 100 * ms);
+    assert_int_equal(lg_cleanup_backoff(2, 100 * ms, -1, max), 200 * ms);
+    assert_int_equal(lg_cleanup_backoff(3, 100 * ms, -1, max), 400 * ms);
+    assert_int_equal(lg_cleanup_backoff(60, 100 * ms, -1, max), max); /* no overflow */
+    assert_int_equal(lg_cleanup_backoff(1, 100 * ms, 2 * SQ_NS_PER_S, max), 2 * SQ_NS_PER_S);
+    assert_int_equal(lg_cleanup_backoff(3, 100 * ms, 0, max), 400 * ms); /* shorter: ignored */
+    assert_int_equal(lg_cleanup_backoff(1, 100 * ms, 3600 * SQ_NS_PER_S, max), max);
+    assert_int_equal(lg_cleanup_backoff(4, 0, -1, max), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_ok),   cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_expand),     cmocka_unit_test(test_url_base),
+        cmocka_unit_test(test_classify),   cmocka_unit_test(test_backoff),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
