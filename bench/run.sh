@@ -68,6 +68,37 @@ echo "== open model, 20000 req/s for ${secs}s (default threads), nginx"
 field "$work/open/summary.json" "'intended %d, sent %d, achieved/intended %.4f, late %.2f%%, corrected p99 %.2f ms, uncorrected p99 %.2f ms' % (d['requests']['intended'], d['requests']['sent'], d['rate']['achieved_rps']/d['rate']['intended_rps'], 100.0*d['requests']['late']/max(1,d['requests']['sent']), d['latency_ms']['corrected']['p99'], d['latency_ms']['uncorrected']['p99'])"
 
 echo
+echo "== replay: a recorded log (1000 users, 1000 req/s mean) at --rate 20xpeak, nginx"
+# gen_log OUT SECONDS: Poisson arrivals at 1000 req/s, users u0..u999, JSON Lines
+gen_log() {
+  python3 - "$1" "$2" <<'PY'
+import json, random, sys
+out, secs = sys.argv[1], float(sys.argv[2])
+rnd, t, T0 = random.Random(7), 0.0, 1795255200 * 10**9
+with open(out, "w") as f:
+    while t < secs:
+        u = "u%d" % rnd.randrange(1000)
+        f.write(json.dumps({"ts_ns": T0 + int(t * 1e9), "method": "GET", "url": "/?uid=" + u, "user": u}) + "\n")
+        t += rnd.expovariate(1000.0)
+PY
+}
+gen_log "$work/log_a.jsonl" $((secs * 20))
+"$squall" traffic inspect "$work/log_a.jsonl" --json > "$work/log_a.json"
+/usr/bin/time -f "%U %S %M" -o "$work/replay.time" "$squall" load "$url" --traffic "$work/log_a.jsonl" \
+  --rate 20xpeak --connections 200 -q -o "$work/replay"
+field "$work/replay/summary.json" "'recorded peak %d req/s -> replay peak x%.3f; sent %d of %d, achieved/intended %.4f, late %.2f%%, corrected p99 %.2f ms' % (json.load(open('$work/log_a.json'))['peak_rps'], d['rate']['multiplier'], d['requests']['sent'], d['requests']['intended'], d['rate']['achieved_rps']/d['rate']['intended_rps'], 100.0*d['requests']['late']/max(1,d['requests']['sent']), d['latency_ms']['corrected']['p99'])"
+n=$(field "$work/replay/summary.json" "d['requests']['sent']")
+dur=$(field "$work/replay/summary.json" "d['duration_s']")
+/usr/bin/time -f "%U %S %M" -o "$work/synth.time" "$squall" load "$url/?uid=u1" \
+  --rate "$(python3 -c "print(int($n / $dur))")" --duration "${dur}s" --connections 200 -q -o "$work/synth"
+read -r ru rs rm < <(tail -1 "$work/replay.time"); read -r su ss sm < <(tail -1 "$work/synth.time")
+echo "CPU: replay $(python3 -c "print('%.2f' % ($ru + $rs))") s, the same rate from a schedule $(python3 -c "print('%.2f' % ($su + $ss))") s, replay/schedule = $(ratio "$(python3 -c "print($ru + $rs)")" "$(python3 -c "print($su + $ss)")") (the replay reads the file twice: plan, then feed)"
+gen_log "$work/log_b.jsonl" $((secs * 80))
+/usr/bin/time -f "%M" -o "$work/replay_b.time" "$squall" load "$url" --traffic "$work/log_b.jsonl" \
+  --rate 20xpeak --connections 200 -q -o "$work/replay_b"
+echo "peak RSS: ${secs}s of replay ${rm} KiB, 4x longer file $(tail -1 "$work/replay_b.time") KiB, ratio $(ratio "$(tail -1 "$work/replay_b.time")" "$rm")"
+
+echo
 echo "== memory: peak RSS, 3 s vs 12 s at 5000 req/s (histograms are fixed-size)"
 /usr/bin/time -f "%M" -o "$work/rss3" "$squall" load "$url" --rate 5000 --duration 3s -q -o "$work/m3"
 /usr/bin/time -f "%M" -o "$work/rss12" "$squall" load "$url" --rate 5000 --duration 12s -q -o "$work/m12"
