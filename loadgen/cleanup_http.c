@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "loadgen/cleanup_int.h"
+#include "loadgen/curl_opts.h"
 
 #define PENDING_PER_CONN 4
 #define WAIT_MAX_NS (1000 * SQ_NS_PER_MS) /* curl's own timers shorten it */
@@ -178,23 +179,9 @@ static int start_job(sender *st, lg_cjob *job, sq_err *err)
     bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "squall/" SQUALL_VERSION " cleanup") != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
-    if (strcmp(method, "HEAD") == 0) {
-        bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L) != CURLE_OK;
-    } else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-               strcmp(method, "PATCH") == 0) {
-        /* an empty body with Content-Length: 0 (some servers want a length) */
-        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L) != CURLE_OK;
-        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, "") != CURLE_OK;
-        bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK;
-    } else if (strcmp(method, "GET") != 0) {
-        bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK;
-    }
-    if (o->insecure) {
-        bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK;
-        bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK;
-    }
-    if (o->cacert)
-        bad |= curl_easy_setopt(e, CURLOPT_CAINFO, o->cacert) != CURLE_OK;
+    /* POST, PUT and PATCH go with an empty body and Content-Length: 0 */
+    bad |= lg_curl_set_method(e, method, NULL, 0) != 0;
+    bad |= lg_curl_set_tls(e, o->insecure, o->cacert, NULL, NULL) != 0;
     if (bad || curl_multi_add_handle(st->multi, e) != CURLM_OK) {
         curl_easy_cleanup(e);
         return sq_errf(err, -ENOMEM, "libcurl cannot set up a transfer");

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "loadgen/ledger.h"
+#include "loadgen/traffic.h"
 
 /* Parses a --ledger value; see ledger.h. */
 int lg_ledger_spec_parse(const char *s, lg_ledger_spec *spec, sq_err *err)
@@ -103,36 +104,6 @@ static char *last_segment(const char *url)
     return end > start ? strndup(p + start, end - start) : NULL;
 }
 
-/* Follows the RFC 6901 pointer ptr into doc; returns the value or NULL. */
-static json_t *json_pointer(json_t *doc, const char *ptr)
-{
-    json_t *v = doc;
-    char tok[256];
-    while (*ptr == '/' && v) {
-        ptr++;
-        size_t n = 0;
-        while (*ptr && *ptr != '/' && n + 1 < sizeof tok) {
-            if (ptr[0] == '~' && (ptr[1] == '0' || ptr[1] == '1')) {
-                tok[n++] = ptr[1] == '0' ? '~' : '/';
-                ptr += 2;
-            } else {
-                tok[n++] = *ptr++;
-            }
-        }
-        tok[n] = '\0';
-        if (json_is_object(v)) {
-            v = json_object_get(v, tok);
-        } else if (json_is_array(v)) {
-            char *end;
-            unsigned long i = strtoul(tok, &end, 10);
-            v = *tok && !*end ? json_array_get(v, i) : NULL;
-        } else {
-            v = NULL;
-        }
-    }
-    return v;
-}
-
 /* The object's id from a JSON body, as a new string (free), or NULL with
  * *why set. */
 static char *id_from_json(const char *ptr, const lg_h1_capture *c, const char **why)
@@ -144,18 +115,11 @@ static char *id_from_json(const char *ptr, const lg_h1_capture *c, const char **
                                                          : "the response body is not JSON";
         return NULL;
     }
-    json_t *v = json_pointer(doc, ptr);
-    char *id = NULL;
-    char num[32];
-    if (json_is_string(v)) {
-        id = strdup(json_string_value(v));
-    } else if (json_is_integer(v)) {
-        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-        id = strdup(num);
-    } else {
+    json_t *v = lg_json_pointer(doc, ptr);
+    char *id = lg_json_id_text(v);
+    if (!id)
         *why = v ? "the JSON pointer names neither a string nor an integer"
                  : "the JSON pointer names nothing in the response body";
-    }
     json_decref(doc);
     return id;
 }

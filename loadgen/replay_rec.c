@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "loadgen/replay.h"
+#include "loadgen/rng.h"
 
 /* A growable byte buffer. */
 typedef struct sbuf {
@@ -43,22 +44,11 @@ static void sb_str(sbuf *b, const char *s)
     sb_put(b, s, strlen(s));
 }
 
-/* xorshift128+ step. */
-static uint64_t rng_next(uint64_t s[2])
-{
-    uint64_t x = s[0];
-    const uint64_t y = s[1];
-    s[0] = y;
-    x ^= x << 23;
-    s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
-    return s[1] + y;
-}
-
 /* Writes a random version-4 UUID (36 characters and a NUL) into out. */
 static void uuid4(uint64_t rng[2], char out[37])
 {
     unsigned char b[16];
-    uint64_t a = rng_next(rng), c = rng_next(rng);
+    uint64_t a = lg_rng_next(rng), c = lg_rng_next(rng);
     memcpy(b, &a, 8);
     memcpy(b + 8, &c, 8);
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "core/core.h"
 
 #define LG_TRAFFIC_WINDOW_NS (10 * SQ_NS_PER_S)      /* default reorder window */
@@ -123,6 +125,14 @@ uint64_t lg_traffic_skipped_late(const lg_traffic *t);
 
 /* Closes the file and frees the reader; NULL is a no-op. */
 void lg_traffic_close(lg_traffic *t);
+
+/* Follows the RFC 6901 pointer ptr ("/a/0/b", "~0" and "~1" escaped) into
+ * doc. Returns the value (borrowed from doc) or NULL when it names nothing. */
+json_t *lg_json_pointer(json_t *doc, const char *ptr);
+
+/* The text of an id-like JSON value: a string as is, an integer in decimal;
+ * a new string (free()), or NULL for other values or out of memory. */
+char *lg_json_id_text(const json_t *v);
 
 /* Parses an RFC 3339 / ISO 8601 UTC or offset timestamp
  * ("2026-11-21T08:54:53.123456789Z", "...+02:00") into ns since the epoch.

@@ -292,6 +292,48 @@ static int find_pair(const char *s, size_t n, char sep, const char *name, const 
     return 0;
 }
 
+/* Follows an RFC 6901 pointer; see traffic.h. */
+json_t *lg_json_pointer(json_t *doc, const char *ptr)
+{
+    json_t *cur = doc;
+    char seg[256];
+    while (cur && *ptr == '/') {
+        ptr++;
+        size_t sn = 0;
+        while (*ptr && *ptr != '/' && sn + 1 < sizeof seg) {
+            if (ptr[0] == '~' && (ptr[1] == '0' || ptr[1] == '1')) {
+                seg[sn++] = ptr[1] == '0' ? '~' : '/';
+                ptr += 2;
+            } else {
+                seg[sn++] = *ptr++;
+            }
+        }
+        seg[sn] = '\0';
+        if (json_is_object(cur)) {
+            cur = json_object_get(cur, seg);
+        } else if (json_is_array(cur)) {
+            char *end;
+            unsigned long idx = strtoul(seg, &end, 10);
+            cur = (sn && *end == '\0' && isdigit((unsigned char)seg[0])) ? json_array_get(cur, idx)
+                                                                        : NULL;
+        } else {
+            cur = NULL;
+        }
+    }
+    return cur;
+}
+
+/* An id's text; see traffic.h. */
+char *lg_json_id_text(const json_t *v)
+{
+    char *s = NULL;
+    if (json_is_string(v))
+        s = strndup(json_string_value(v), json_string_length(v));
+    else if (json_is_integer(v) && asprintf(&s, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0)
+        s = NULL;
+    return s;
+}
+
 /* Extracts the user id named by key from b and stores it with
  * lg_tbuild_user; leaves b without a user when absent. Returns 0 or
  * -ENOMEM. */
@@ -332,43 +374,9 @@ static int extract_user(lg_tbuild *b, const lg_user_key *key)
         if (!b->has_body || b->body_len == 0)
             break;
         json_t *doc = json_loadb(b->buf + b->body, b->body_len, JSON_DECODE_ANY, NULL);
-        json_t *cur = doc;
-        const char *p = key->name;
-        char seg[256];
-        while (cur && *p == '/') {
-            p++;
-            size_t sn = 0;
-            while (*p && *p != '/' && sn + 1 < sizeof seg) {
-                if (p[0] == '~' && p[1] == '0') {
-                    seg[sn++] = '~';
-                    p += 2;
-                } else if (p[0] == '~' && p[1] == '1') {
-                    seg[sn++] = '/';
-                    p += 2;
-                } else {
-                    seg[sn++] = *p++;
-                }
-            }
-            seg[sn] = '\0';
-            if (json_is_object(cur)) {
-                cur = json_object_get(cur, seg);
-            } else if (json_is_array(cur)) {
-                char *end;
-                unsigned long idx = strtoul(seg, &end, 10);
-                cur = (sn && *end == '\0' && isdigit((unsigned char)seg[0]))
-                          ? json_array_get(cur, idx)
-                          : NULL;
-            } else {
-                cur = NULL;
-            }
-        }
+        json_t *cur = lg_json_pointer(doc, key->name);
         int is_id = json_is_string(cur) || json_is_integer(cur);
-        if (json_is_string(cur)) {
-            tmp = strndup(json_string_value(cur), json_string_length(cur));
-        } else if (json_is_integer(cur)) {
-            if (asprintf(&tmp, "%" JSON_INTEGER_FORMAT, json_integer_value(cur)) < 0)
-                tmp = NULL;
-        }
+        tmp = lg_json_id_text(cur);
         json_decref(doc);
         if (is_id && !tmp)
             return -ENOMEM;

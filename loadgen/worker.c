@@ -11,18 +11,8 @@
 #include <unistd.h>
 
 #include "loadgen/feeder.h"
+#include "loadgen/rng.h"
 #include "loadgen/worker_int.h"
-
-/* xorshift128+: fast per-worker randomness for trace ids. */
-static uint64_t rng_next(uint64_t s[2])
-{
-    uint64_t x = s[0];
-    const uint64_t y = s[1];
-    s[0] = y;
-    x ^= x << 23;
-    s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
-    return s[1] + y;
-}
 
 /* Writes 16 lowercase hex digits of v at out. */
 static void hex16(char *out, uint64_t v)
@@ -155,7 +145,7 @@ static void start_request(lg_worker *w, lg_xfer *x, lg_rec *rec, int64_t intende
     x->capture_on = w->ledger.kind != LG_LEDGER_OFF &&
                     lg_ledger_is_write(rec ? rec->method : w->cfg->method) && capture_ready(w, x);
     for (int i = 0; i < 3; i++)
-        x->trace_rand[i] = rng_next(w->rng);
+        x->trace_rand[i] = lg_rng_next(w->rng);
     if (!rec)
         lg_xfer_trace(x, x->trace_hex);
     w->in_flight++;

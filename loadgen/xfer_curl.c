@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loadgen/curl_opts.h"
 #include "loadgen/worker_int.h"
 
 typedef struct lg_sock {
@@ -236,16 +237,7 @@ static int curl_setup(lg_worker *w, lg_xfer *x, sq_err *err)
     } else {
         bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1) != CURLE_OK;
     }
-    if (cfg->insecure) {
-        bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) != CURLE_OK;
-        bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK;
-    }
-    if (cfg->cacert)
-        bad |= curl_easy_setopt(e, CURLOPT_CAINFO, cfg->cacert) != CURLE_OK;
-    if (cfg->cert)
-        bad |= curl_easy_setopt(e, CURLOPT_SSLCERT, cfg->cert) != CURLE_OK;
-    if (cfg->key)
-        bad |= curl_easy_setopt(e, CURLOPT_SSLKEY, cfg->key) != CURLE_OK;
+    bad |= lg_curl_set_tls(e, cfg->insecure, cfg->cacert, cfg->cert, cfg->key) != 0;
     if (bad)
         return sq_errf(err, -EINVAL, "libcurl rejected an option (is it built with HTTP/2 and TLS?)");
     return 0;
@@ -337,21 +329,7 @@ static int setup_rec(lg_worker *w, lg_xfer *x)
     int bad = 0;
     bad |= curl_easy_setopt(e, CURLOPT_URL, x->rec_url) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->rec_headers) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 0L) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL) != CURLE_OK;
-    int post_like = strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
-                    strcmp(r->method, "PATCH") == 0;
-    if (r->body || post_like) {
-        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len) != CURLE_OK;
-        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "") != CURLE_OK;
-        if (strcmp(r->method, "POST") != 0)
-            bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method) != CURLE_OK;
-    } else if (strcmp(r->method, "HEAD") == 0) {
-        bad |= curl_easy_setopt(e, CURLOPT_NOBODY, 1L) != CURLE_OK;
-    } else if (strcmp(r->method, "GET") != 0) {
-        bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method) != CURLE_OK;
-    }
+    bad |= lg_curl_set_method(e, r->method, r->body, r->body_len) != 0;
     return bad ? -EINVAL : 0;
 }
 
