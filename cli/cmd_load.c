@@ -550,12 +550,12 @@ static int write_run_json(sq_rundir *rd, const load_opts *o, sq_err *err)
     return rc;
 }
 
-/* Appends an "abort" event to events.jsonl. */
-static void record_abort(sq_rundir *rd)
+/* Appends an "abort" event with the reason to events.jsonl. */
+static void record_abort(sq_rundir *rd, const char *reason)
 {
-    json_t *ev = json_pack("{s:s, s:I, s:s, s:s}", "type", "abort", "utc_ns",
+    json_t *ev = json_pack("{s:s, s:I, s:s, s:o}", "type", "abort", "utc_ns",
                            (json_int_t)sq_utc_ns(), "source", "load", "reason",
-                           "interrupted by a signal");
+                           sq_json_text(reason));
     sq_err err;
     if (ev && sq_rundir_append(rd, "events.jsonl", ev, &err))
         sq_warn("%s", err.msg);
@@ -703,11 +703,15 @@ static int load_body(int argc, char **argv, load_opts *o)
         goto out;
     }
     report_error_samples(rd, &totals, o->quiet);
+    if (totals.stop_error[0])
+        fprintf(stderr, "squall load: stopped: %s\n", totals.stop_error);
     if (totals.stopped)
-        record_abort(rd);
+        record_abort(rd, totals.stop_error[0] ? totals.stop_error : "interrupted by a signal");
     rc = finish_report(rd, o);
     report_ledger(o, &totals, sq_rundir_path(rd));
-    if (totals.stopped)
+    if (totals.stop_error[0] || totals.ledger_lost)
+        rc = SQ_EXIT_RUNTIME; /* the file broke mid-run, or created objects went unrecorded */
+    else if (totals.stopped)
         rc = SQ_EXIT_ABORTED;
     else if (rc == SQ_EXIT_OK && totals.completed == 0 && totals.errors > 0 &&
              totals.by_error[LG_ERR_CONNECT] + totals.by_error[LG_ERR_DNS] +

@@ -323,10 +323,15 @@ int lg_run(const lg_config *cfg, sq_rundir *rd, lg_totals *totals, sq_err *err)
         goto out;
     int64_t planned_ns = run_length(cfg);
     lg_progress_init(&st->progress, cfg->progress, (double)planned_ns / 1e9);
+    if (st->feeder) { /* the first records are queued before the clock starts */
+        if ((rc = lg_feeder_start(st->feeder, err)) < 0)
+            goto out;
+        lg_feeder_wait_primed(st->feeder);
+    }
     sh->t0_mono = sq_mono_ns() + START_DELAY_NS;
     sh->t0_utc = sq_utc_ns() + START_DELAY_NS;
-    if (st->feeder && (rc = lg_feeder_start(st->feeder, err)) < 0)
-        goto out;
+    if (st->feeder)
+        lg_feeder_go(st->feeder);
     for (unsigned i = 0; i < threads; i++) {
         if (pthread_create(&st->threads[i], NULL, lg_worker_main, st->workers[i]) != 0) {
             sq_errf(err, rc = -EAGAIN, "cannot start worker thread %u", i);
@@ -356,13 +361,21 @@ int lg_run(const lg_config *cfg, sq_rundir *rd, lg_totals *totals, sq_err *err)
     lg_progress_finish(&st->progress);
     if (st->started != threads)
         goto out;
-    if (sup_rc || feed_rc) {
-        rc = sup_rc ? sup_rc : feed_rc;
+    if (sup_rc) {
+        rc = sup_rc;
         goto out;
     }
+    /* a feeder error stops the run like a signal: what was sent is written in full */
+    char feed_msg[SQ_ERR_MAX] = "";
+    if (feed_rc)
+        snprintf(feed_msg, sizeof feed_msg, "%s", err->msg);
     if ((rc = drain_ring(st, 1, err)) < 0 || (rc = write_routes(st, err)) < 0)
         goto out;
     fill_totals(st, totals);
+    if (feed_rc) {
+        totals->stopped = 1;
+        snprintf(totals->stop_error, sizeof totals->stop_error, "%s", feed_msg);
+    }
     rc = 0;
 out:
     run_state_free(st);

@@ -22,6 +22,7 @@ lg_rec *lg_recq_peek(lg_recq *q)
 void lg_recq_pop(lg_recq *q)
 {
     size_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    atomic_fetch_sub(q->bytes, q->ring[h & (LG_FEED_QUEUE - 1)]->size);
     atomic_store_explicit(&q->head, h + 1, memory_order_release);
 }
 
@@ -32,6 +33,7 @@ static int recq_push(lg_recq *q, lg_rec *r)
     if (t - atomic_load_explicit(&q->head, memory_order_acquire) >= LG_FEED_QUEUE)
         return 0;
     q->ring[t & (LG_FEED_QUEUE - 1)] = r;
+    atomic_fetch_add(q->bytes, r->size);
     atomic_store_explicit(&q->tail, t + 1, memory_order_release);
     return 1;
 }
@@ -42,22 +44,28 @@ static uint64_t interval_of(const lg_feeder *f, int64_t at_ns)
     return at_ns > 0 ? (uint64_t)(at_ns / f->sh->cfg->interval_ns) : 0;
 }
 
-/* Counts one planned request at offset at_ns; one whose interval was
- * already written counts in the first one that was not. */
+/* Counts one planned request at offset at_ns (delta +1), or takes one off
+ * the plan (-1); one whose interval was already written counts in the
+ * first one that was not. */
 static void plan_add(lg_feeder *f, int64_t at_ns, int delta)
 {
     uint64_t i = interval_of(f, at_ns);
-    uint64_t next = atomic_load(&f->written_next);
-    if (i < next)
-        i = next;
-    atomic_fetch_add(&f->planned[i & (LG_FEED_PLAN_RING - 1)], (unsigned long long)(long long)delta);
+    pthread_mutex_lock(&f->plan_lock);
+    if (i < f->written_next)
+        i = f->written_next;
+    f->planned[i & (LG_FEED_PLAN_RING - 1)] += (uint64_t)(int64_t)delta;
+    pthread_mutex_unlock(&f->plan_lock);
 }
 
 /* Planned requests of interval i; see feeder.h. */
 uint64_t lg_feeder_take_planned(lg_feeder *f, uint64_t i)
 {
-    atomic_store(&f->written_next, i + 1);
-    return atomic_exchange(&f->planned[i & (LG_FEED_PLAN_RING - 1)], 0);
+    pthread_mutex_lock(&f->plan_lock);
+    f->written_next = i + 1;
+    uint64_t n = f->planned[i & (LG_FEED_PLAN_RING - 1)];
+    f->planned[i & (LG_FEED_PLAN_RING - 1)] = 0;
+    pthread_mutex_unlock(&f->plan_lock);
+    return n;
 }
 
 /* The stop's offset from t0, or -1 when no stop was requested. */
@@ -86,10 +94,27 @@ uint64_t lg_feeder_discard(lg_feeder *f, lg_recq *q)
     return unsent;
 }
 
-/* Sleeps until offset at_ns from t0 or a stop, whichever comes first.
- * Returns 1 when stopped. */
+/* Before the start: says the first records are queued and waits for the
+ * clock (t0). Returns 1 when stopped first. */
+static int wait_go(lg_feeder *f)
+{
+    atomic_store(&f->primed, 1);
+    while (!atomic_load_explicit(&f->go, memory_order_acquire)) {
+        if (atomic_load(&f->sh->stop))
+            return 1;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = SQ_NS_PER_MS};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+/* Sleeps until offset at_ns from t0 or a stop, whichever comes first (an
+ * offset <= 0 needs no clock: it is queued before the start). Returns 1
+ * when stopped. */
 static int wait_until(lg_feeder *f, int64_t at_ns)
 {
+    if (!atomic_load_explicit(&f->go, memory_order_acquire) && (at_ns <= 0 || wait_go(f)))
+        return at_ns <= 0 ? 0 : 1;
     for (;;) {
         if (atomic_load(&f->sh->stop))
             return 1;
@@ -108,12 +133,19 @@ static int wait_until(lg_feeder *f, int64_t at_ns)
 static int hand_over(lg_feeder *f, unsigned wid, lg_rec *r)
 {
     lg_recq *q = &f->q[wid];
-    while (!recq_push(q, r)) {
+    /* a full queue, or too many bytes queued (one record always fits) */
+    while ((atomic_load(&f->bytes) > 0 && atomic_load(&f->bytes) + r->size > LG_FEED_MAX_BYTES) ||
+           !recq_push(q, r)) {
         if (atomic_load(&f->sh->stop))
             return 1;
+        if (!atomic_load_explicit(&f->go, memory_order_acquire) && wait_go(f))
+            return 1; /* the workers only start taking records once the run starts */
         struct timespec ts = {.tv_sec = 0, .tv_nsec = SQ_NS_PER_MS};
         nanosleep(&ts, NULL);
     }
+    /* pairs with the worker's fence between setting starving and re-reading the
+     * queue: either it sees this record, or this sees it starving */
+    atomic_thread_fence(memory_order_seq_cst);
     if (atomic_exchange(&q->starving, 0))
         lg_worker_wake(f->workers[wid]);
     return 0;
@@ -156,6 +188,7 @@ static int feed_request(feed_run *fr, const lg_traffic_req *req, int64_t base)
         if (fr->stopped) {
             if (base > stop_offset(f))
                 return 1;
+            plan_add(f, base, 1); /* it was due: intended, and never sent */
             atomic_fetch_add(&f->unsent, 1);
             continue;
         }
@@ -164,10 +197,11 @@ static int feed_request(feed_run *fr, const lg_traffic_req *req, int64_t base)
             return -ENOMEM;
         plan_add(f, base, 1);
         if (hand_over(f, fr->rr, r)) {
-            plan_add(f, base, -1);
             fr->stopped = 1;
             if (base <= stop_offset(f))
                 atomic_fetch_add(&f->unsent, 1);
+            else
+                plan_add(f, base, -1);
             free(r);
             continue;
         }
@@ -230,13 +264,18 @@ static void *feeder_main(void *arg)
     }
     if (rc < 0) {
         f->rc = rc;
-        /* a file that cannot be read any more ends the run */
-        atomic_store(&f->sh->stop_at, sq_mono_ns());
-        atomic_store(&f->sh->stop, 2);
+        /* a file that cannot be read any more stops the run: what is in flight
+         * may finish (as after a first Ctrl-C) */
+        int none = 0;
+        long long zero = 0;
+        atomic_compare_exchange_strong(&f->sh->stop_at, &zero, sq_mono_ns());
+        atomic_compare_exchange_strong(&f->sh->stop, &none, 1);
     }
+    atomic_store(&f->primed, 1);
     for (unsigned i = 0; i < f->n_workers; i++) {
         atomic_store(&f->q[i].closed, 1);
-        lg_worker_wake(f->workers[i]);
+        if (atomic_load_explicit(&f->go, memory_order_acquire))
+            lg_worker_wake(f->workers[i]);
     }
     return NULL;
 }
@@ -254,7 +293,9 @@ int lg_feeder_new(lg_shared *sh, lg_worker **workers, unsigned n_workers, lg_fee
     f->n_workers = n_workers;
     f->rng[0] = (uint64_t)sq_utc_ns() ^ 0x9E3779B97F4A7C15ULL;
     f->rng[1] = (uint64_t)sq_mono_ns() * 0xBF58476D1CE4E5B9ULL | 1;
+    pthread_mutex_init(&f->plan_lock, NULL);
     for (unsigned i = 0; i < n_workers; i++) {
+        f->q[i].bytes = &f->bytes;
         f->q[i].ring = malloc(LG_FEED_QUEUE * sizeof *f->q[i].ring);
         if (!f->q[i].ring) {
             lg_feeder_free(f);
@@ -272,6 +313,22 @@ int lg_feeder_start(lg_feeder *f, sq_err *err)
         return sq_errf(err, -EAGAIN, "cannot start the replay feeder thread");
     f->started = 1;
     return 0;
+}
+
+/* Waits for the first records; see feeder.h. */
+void lg_feeder_wait_primed(lg_feeder *f)
+{
+    int64_t until = sq_mono_ns() + LG_FEED_PRIME_MAX_NS;
+    while (!atomic_load(&f->primed) && sq_mono_ns() < until) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = SQ_NS_PER_MS};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Lets the feeder follow the clock; see feeder.h. */
+void lg_feeder_go(lg_feeder *f)
+{
+    atomic_store_explicit(&f->go, 1, memory_order_release);
 }
 
 /* Joins the thread and empties the queues; see feeder.h. */
@@ -303,5 +360,6 @@ void lg_feeder_free(lg_feeder *f)
         }
         free(f->q[i].ring);
     }
+    pthread_mutex_destroy(&f->plan_lock);
     free(f);
 }

@@ -26,6 +26,8 @@
 #define LG_FEED_AHEAD_NS (500 * SQ_NS_PER_MS)
 #define LG_FEED_QUEUE 65536   /* records per worker queue (a power of 2) */
 #define LG_FEED_PLAN_RING 4096 /* intervals of planned counts (a power of 2) */
+#define LG_FEED_MAX_BYTES ((size_t)256 << 20) /* queued records' bytes, all queues */
+#define LG_FEED_PRIME_MAX_NS (30 * SQ_NS_PER_S) /* longest wait for the first records */
 
 typedef struct lg_recq {
     lg_rec **ring;
@@ -33,6 +35,7 @@ typedef struct lg_recq {
     _Atomic size_t tail; /* next free (feeder) */
     atomic_int closed;   /* no more records will come */
     atomic_int starving; /* the worker waits for a push */
+    _Atomic size_t *bytes; /* the feeder's count of queued bytes */
 } lg_recq;
 
 typedef struct lg_feeder {
@@ -43,9 +46,13 @@ typedef struct lg_feeder {
     lg_recq q[LG_MAX_WORKERS];
     pthread_t thread;
     int started;
-    atomic_ullong planned[LG_FEED_PLAN_RING]; /* per interval, by index % ring */
-    atomic_ullong written_next;               /* first interval not yet written */
-    atomic_ullong unsent;                     /* due before a stop, never queued */
+    pthread_mutex_t plan_lock;          /* guards planned and written_next */
+    uint64_t planned[LG_FEED_PLAN_RING]; /* per interval, by index % ring */
+    uint64_t written_next;               /* first interval not yet written */
+    atomic_ullong unsent;                /* due before a stop, never queued */
+    _Atomic size_t bytes;                /* bytes of the records in the queues */
+    atomic_int primed; /* the first records are queued (or the feeder waits for the clock) */
+    atomic_int go;     /* t0 is set: the feeder may follow the clock */
     int rc;                                   /* the feeder's error (0: none) */
     sq_err err;
     uint64_t rng[2];
@@ -56,8 +63,17 @@ typedef struct lg_feeder {
 int lg_feeder_new(lg_shared *sh, lg_worker **workers, unsigned n_workers, lg_feeder **out,
                   sq_err *err);
 
-/* Starts the feeder thread. Returns 0 or -EAGAIN. */
+/* Starts the feeder thread before the run's start time is known: it queues
+ * the requests of the first LG_FEED_AHEAD_NS, then waits. Returns 0 or
+ * -EAGAIN. */
 int lg_feeder_start(lg_feeder *f, sq_err *err);
+
+/* Waits until the feeder has queued its first records (at most
+ * LG_FEED_PRIME_MAX_NS), so that the run starts with work in hand. */
+void lg_feeder_wait_primed(lg_feeder *f);
+
+/* Tells the feeder that sh->t0_mono is set: it follows the clock from now. */
+void lg_feeder_go(lg_feeder *f);
 
 /* Waits for the thread (which ends at the end of the file or after a
  * stop), then empties the queues, counting what was due as unsent.
@@ -70,7 +86,8 @@ void lg_feeder_free(lg_feeder *f);
 /* Worker side: the next record of queue q without taking it, or NULL. */
 lg_rec *lg_recq_peek(lg_recq *q);
 
-/* Worker side: takes the record lg_recq_peek returned. */
+/* Worker side: takes the record lg_recq_peek returned (it is the caller's
+ * from now on). */
 void lg_recq_pop(lg_recq *q);
 
 /* Worker side, on a stop: takes and frees every queued record; returns how

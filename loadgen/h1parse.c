@@ -180,6 +180,7 @@ static void reset_section(lg_h1_resp *r)
 void lg_h1_capture_reset(lg_h1_capture *c)
 {
     c->found = 0;
+    c->truncated = 0;
     c->value_len = 0;
     c->body_len = 0;
     if (c->value && c->value_cap)
@@ -197,6 +198,7 @@ void lg_h1_capture_header(lg_h1_capture *c, const char *name, size_t nlen, const
     memcpy(c->value, v, k);
     c->value[k] = '\0';
     c->value_len = k;
+    c->truncated = k < n;
     c->found = 1;
 }
 
@@ -630,6 +632,12 @@ ssize_t lg_h1_resp_feed(lg_h1_resp *r, const char *buf, size_t n, sq_err *err)
     if (r->state == S_ERROR) /* n == 0 after an error */
         return sq_errf(err, -EBADMSG, "response already rejected as malformed");
     return (ssize_t)off;
+}
+
+/* Whether the final response's headers are in (see h1parse.h). */
+int lg_h1_resp_headers_done(const lg_h1_resp *r)
+{
+    return r->state != S_STATUS && r->state != S_HEADER && r->state != S_ERROR;
 }
 
 /* The peer closed the connection (see h1parse.h). */

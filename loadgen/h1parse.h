@@ -27,6 +27,7 @@ typedef struct lg_h1_capture {
     char *value;        /* its value, NUL-terminated, cut at value_cap - 1 */
     size_t value_cap, value_len;
     int found;
+    int truncated;      /* the value was longer than value_cap - 1 */
     char *body;         /* the first body_cap bytes of the body, or NULL */
     size_t body_cap, body_len;
 } lg_h1_capture;
@@ -72,6 +73,10 @@ void lg_h1_resp_init(lg_h1_resp *r, int head_request);
  * section larger than 64 KiB", "bad chunk size 'zz'", ...). Once r->done is
  * set, further feeds consume nothing. */
 ssize_t lg_h1_resp_feed(lg_h1_resp *r, const char *buf, size_t n, sq_err *err);
+
+/* 1 once the final (non-1xx) response's headers have been read, so that
+ * r->status is its status even if the body is then cut short. */
+int lg_h1_resp_headers_done(const lg_h1_resp *r);
 
 /* The peer closed the connection. Returns 0 when that ends the response
  * (a body delimited by the close; r->done is then set), or -EPIPE when the

@@ -88,8 +88,37 @@ static char *resolve_location(const char *url, const char *loc)
     return out;
 }
 
-/* The last non-empty path segment of an absolute URL, as a new string
- * (free), or NULL. */
+/* Value of hex digit c, or -1. */
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s in place (the id is stored decoded: cleanup encodes it
+ * again for {id}); a sequence that would decode to NUL is kept as is. */
+static void percent_decode(char *s)
+{
+    char *o = s;
+    for (const char *p = s; *p; p++) {
+        int hi, lo;
+        if (p[0] == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0 && (hi || lo)) {
+            *o++ = (char)(hi * 16 + lo);
+            p += 2;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+}
+
+/* The last non-empty path segment of an absolute URL, percent-decoded, as a
+ * new string (free), or NULL. */
 static char *last_segment(const char *url)
 {
     const char *p = strstr(url, "://");
@@ -101,7 +130,10 @@ static char *last_segment(const char *url)
     size_t start = end;
     while (start > 0 && p[start - 1] != '/')
         start--;
-    return end > start ? strndup(p + start, end - start) : NULL;
+    char *seg = end > start ? strndup(p + start, end - start) : NULL;
+    if (seg)
+        percent_decode(seg);
+    return seg;
 }
 
 /* The object's id from a JSON body, as a new string (free), or NULL with
@@ -130,13 +162,22 @@ int lg_ledger_line(const lg_ledger_spec *spec, const lg_ledger_item *item, const
 {
     char *location = NULL, *id = NULL;
     const char *why = NULL;
-    if (spec->kind == LG_LEDGER_LOCATION || (c->found && strcasecmp(c->header, "Location") == 0)) {
+    *line = NULL;
+    int created = item->status == 201;
+    if (!created && !(strcmp(item->method, "POST") == 0 && item->status >= 200 && item->status < 300))
+        return 0; /* an update (PUT/PATCH 200, 204) or anything else: nothing was created */
+    if (c->found && c->truncated) {
+        why = "the response's header is longer than 4 KiB";
+    } else if (spec->kind == LG_LEDGER_LOCATION ||
+               (c->found && strcasecmp(c->header, "Location") == 0)) {
         if (c->found && c->value_len)
             location = resolve_location(item->url, c->value);
-        else if (strcmp(item->method, "PUT") == 0)
-            location = resolve_location(item->url, item->url); /* PUT creates at its own URL */
+        else if (created && strcmp(item->method, "PUT") == 0)
+            location = resolve_location(item->url, item->url); /* PUT created its own URL */
     }
-    if (spec->kind == LG_LEDGER_LOCATION) {
+    if (why) {
+        /* nothing more can be trusted */
+    } else if (spec->kind == LG_LEDGER_LOCATION) {
         if (location)
             id = last_segment(location);
         else
@@ -149,6 +190,11 @@ int lg_ledger_line(const lg_ledger_spec *spec, const lg_ledger_item *item, const
     } else {
         id = id_from_json(spec->name, c, &why);
     }
+    if (!created && !id && !(c->found && c->truncated)) {
+        /* a POST answered 200 with nothing to identify: a read (a search, ...) */
+        curl_free(location);
+        return 0;
+    }
     json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:I, s:o, s:o, s:I}", "type", "created",
                           "entry", item->entry, "run_id", item->run_id, "clone",
                           (json_int_t)item->clone, "method", item->method, "url",
@@ -157,6 +203,8 @@ int lg_ledger_line(const lg_ledger_spec *spec, const lg_ledger_item *item, const
                           id ? sq_json_text(id) : json_null(), "utc_ns", (json_int_t)sq_utc_ns());
     if (o && why)
         json_object_set_new(o, "missing", json_string(why));
+    if (o && item->cut)
+        json_object_set_new(o, "note", json_string("the response was cut short after its headers"));
     *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     curl_free(location);

@@ -55,11 +55,19 @@ typedef struct lg_ledger_item {
     const char *method;
     const char *url;    /* the absolute request URL */
     long status;
+    int cut;            /* the response was cut short after its headers */
 } lg_ledger_item;
 
 /* Builds the "created" line for item from the response capture c, as a new
- * malloc'd NUL-terminated string (*line, without the newline). Returns 0 or
- * -ENOMEM. */
+ * malloc'd NUL-terminated string (*line, without the newline), or sets
+ * *line to NULL when the response did not create anything. A creation is
+ * a 201 (any method; a PUT without Location created its own URL), or a
+ * POST answered 2xx that names its object (Location, or the json:/header:
+ * id); other writes (a PUT or PATCH answered 200/204, a POST answered 200
+ * with nothing to identify, e.g. a search) are updates or reads, never
+ * recorded, so cleanup never deletes what existed before the run. A 201
+ * whose object cannot be identified is still recorded, with "id": null and
+ * "missing". Returns 0 or -ENOMEM. */
 int lg_ledger_line(const lg_ledger_spec *spec, const lg_ledger_item *item, const lg_h1_capture *c,
                    char **line);
 

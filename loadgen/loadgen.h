@@ -101,7 +101,9 @@ typedef struct lg_totals {
     uint64_t intended, sent, unsent, late, completed, errors;
     uint64_t by_error[LG_ERR_COUNT];
     double elapsed_s;
-    int stopped; /* 1 when stopped early through stop_fd */
+    int stopped; /* 1 when stopped early (through stop_fd, or by an error below) */
+    char stop_error[SQ_ERR_MAX]; /* why the run stopped early on its own ("" when it did not:
+                                  * e.g. a traffic file that became unreadable mid-run) */
     uint64_t ledger_written; /* created objects recorded in ledger.jsonl */
     uint64_t ledger_lost;    /* successful writes that could not be recorded */
     char first_error[LG_ERR_COUNT][LG_ERROR_SAMPLE_MAX]; /* libcurl's words, "" if none */

@@ -91,6 +91,7 @@ int lg_replay_keep_line(uint64_t line, uint64_t seed, double sample);
  * whoever holds it (feeder queue, then the worker's slot); freed with free(). */
 typedef struct lg_rec {
     int64_t at_ns;        /* intended offset from the run start */
+    size_t size;          /* bytes of this allocation */
     uint32_t clone;       /* 1..K when cloning, 0 otherwise */
     const char *method;
     const char *target;   /* origin-form: "/path?query" */

@@ -10,6 +10,7 @@
 #include "loadgen/tally.h"
 
 #define MAX_REPLAY_RATE 1e7 /* req/s: the same bound as --rate */
+#define MAX_PASS_NS 1e18    /* ~31 years: keeps every offset far inside int64 ns */
 
 struct lg_replay {
     lg_replay_opts opts;
@@ -140,7 +141,13 @@ static int decide(const lg_replay_opts *o, lg_replay_plan *p, sq_err *err)
      * file keeps its rate across the seam */
     double gap = p->requests > 1 && span > 0 ? (double)span / (double)(p->requests - 1)
                                              : (double)SQ_NS_PER_S;
-    p->pass_ns = (int64_t)ceil(((double)span + gap) / p->speed);
+    double pass = ceil(((double)span + gap) / p->speed);
+    if (!(pass < MAX_PASS_NS))
+        return sq_errf(err, -EINVAL,
+                       "replaying %s at %.4gx would take %.3g years for one pass; give a faster "
+                       "--speed or --rate",
+                       o->path, p->speed, pass / 1e9 / 86400 / 365.25);
+    p->pass_ns = (int64_t)pass;
     if (p->pass_ns < 1)
         p->pass_ns = 1;
     p->per_pass = p->kept * o->clones;

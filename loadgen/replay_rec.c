@@ -317,9 +317,11 @@ int lg_rec_build(const lg_traffic_req *req, const lg_rec_ctx *ctx, uint32_t clon
     if (target.oom || hdrs.oom || body.oom)
         goto out;
     size_t mlen = strlen(req->method);
-    lg_rec *r = malloc(sizeof *r + mlen + 1 + target.len + 1 + hdrs.len + 1 + body.len + 1);
+    size_t size = sizeof(lg_rec) + mlen + 1 + target.len + 1 + hdrs.len + 1 + body.len + 1;
+    lg_rec *r = malloc(size);
     if (!r)
         goto out;
+    r->size = size;
     char *p = r->data;
     r->at_ns = at_ns;
     r->clone = clone;

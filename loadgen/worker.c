@@ -98,12 +98,13 @@ static int capture_ready(lg_worker *w, lg_xfer *x)
     return 1;
 }
 
-/* Appends the "created" line of slot x's successful write to the ledger. */
-static void ledger_record(lg_worker *w, lg_xfer *x, long status)
+/* Appends the "created" line of slot x's write to the ledger when its
+ * response (status; cut: cut short after the headers) created an object. */
+static void ledger_record(lg_worker *w, lg_xfer *x, long status, int cut)
 {
     char entry[64], *url = NULL, *line = NULL;
     snprintf(entry, sizeof entry, "%u-%u-%llu", w->cfg->shard_index + 1, w->id,
-             (unsigned long long)++w->ledger_n);
+             (unsigned long long)(w->ledger_written + w->ledger_lost + 1));
     if (x->rec) {
         size_t n = strlen(w->base_url) + strlen(x->rec->target) + 1;
         if ((url = malloc(n)))
@@ -114,16 +115,18 @@ static void ledger_record(lg_worker *w, lg_xfer *x, long status)
                            .clone = x->rec ? x->rec->clone : 0,
                            .method = x->rec ? x->rec->method : w->cfg->method,
                            .url = x->rec ? url : w->cfg->url,
-                           .status = status};
+                           .status = status,
+                           .cut = cut};
     sq_err err;
-    if (!item.url || lg_ledger_line(&w->ledger, &item, &x->cap, &line) ||
-        sq_rundir_append_raw(w->sh->rd, "ledger.jsonl", line, strlen(line), &err)) {
-        if (!w->first_error[LG_ERR_OTHER][0])
-            snprintf(w->first_error[LG_ERR_OTHER], sizeof w->first_error[LG_ERR_OTHER],
-                     "could not append to ledger.jsonl: a created object is not recorded");
-        w->ledger_lost++;
-    } else {
-        atomic_store(&w->sh->ledger_dirty, 1);
+    if (!item.url || lg_ledger_line(&w->ledger, &item, &x->cap, &line)) {
+        w->ledger_lost++; /* out of memory */
+    } else if (line) {
+        if (sq_rundir_append_raw(w->sh->rd, "ledger.jsonl", line, strlen(line), &err)) {
+            w->ledger_lost++;
+        } else {
+            w->ledger_written++;
+            atomic_store(&w->sh->ledger_dirty, 1);
+        }
     }
     free(line);
     free(url);
@@ -180,6 +183,7 @@ static void dispatch_replay(lg_worker *w)
         if (!r) {
             int closed = atomic_load(&w->queue->closed);
             atomic_store(&w->queue->starving, 1);
+            atomic_thread_fence(memory_order_seq_cst); /* pairs with the feeder's (hand_over) */
             if ((r = lg_recq_peek(w->queue)) == NULL) {
                 if (closed)
                     w->sending_done = 1;
@@ -279,9 +283,11 @@ void lg_worker_complete(lg_worker *w, lg_xfer *x, long status, enum lg_error_cla
     int64_t now = sq_mono_ns();
     roll_intervals(w, now);
     lg_stats *rs = w->routes.items[x->route].stats;
-    if (x->capture_on && status >= 200 && status < 300)
-        ledger_record(w, x, status);
+    long answered = status > 0 ? status : x->partial_status;
+    if (x->capture_on && answered >= 200 && answered < 300)
+        ledger_record(w, x, answered, status == 0);
     x->capture_on = 0;
+    x->partial_status = 0;
     if (status > 0) {
         lg_stats_record_response(w->cur, status, now - x->intended_ns, now - x->started_ns);
         lg_stats_record_response(rs, status, now - x->intended_ns, now - x->started_ns);
@@ -606,7 +612,7 @@ const char *lg_worker_first_error(const lg_worker *w, int c)
 /* The worker's ledger counts; see engine.h. */
 void lg_worker_ledger_counts(const lg_worker *w, uint64_t *written, uint64_t *lost)
 {
-    *written = w->ledger_n - w->ledger_lost;
+    *written = w->ledger_written;
     *lost = w->ledger_lost;
 }
 

@@ -37,6 +37,7 @@ typedef struct lg_xfer {
     struct lg_rec *rec;       /* replay: the request being sent (owned), else NULL */
     uint64_t trace_rand[3];   /* this request's trace and span ids */
     int capture_on;           /* a write whose created object goes into the ledger */
+    long partial_status;      /* status of a response cut short after its headers, else 0 */
     lg_h1_capture cap;        /* what its response said (buffers owned by the slot) */
     /* libcurl transport */
     CURL *easy;
@@ -91,7 +92,7 @@ struct lg_worker {
     char host_header[300]; /* the Host header's value */
     char *target_path;     /* the target URL's path and query (owned) */
     lg_ledger_spec ledger; /* how created objects are identified */
-    uint64_t ledger_n;     /* ledger entries written by this worker */
+    uint64_t ledger_written; /* ledger entries written by this worker */
     uint64_t ledger_lost;  /* successful writes that could not be recorded */
     uint64_t next_k;  /* open model: next request index of this worker */
     uint64_t stride;  /* distance between its indexes: shards x workers */

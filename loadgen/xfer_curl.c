@@ -61,8 +61,11 @@ static void collect_done(lg_worker *w)
         CURLcode res = msg->data.result;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
         long status = 0;
-        if (res == CURLE_OK)
-            curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (res != CURLE_OK) {
+            x->partial_status = status; /* cut short: the headers may have said 201 */
+            status = 0;
+        }
         curl_multi_remove_handle(w->multi, x->easy);
         if (res == CURLE_OK)
             lg_worker_complete(w, x, status, LG_ERR_OTHER, NULL);

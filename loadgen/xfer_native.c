@@ -80,6 +80,8 @@ static void conn_finish(lg_conn *c, long status, enum lg_error_class cls, const 
 {
     lg_xfer *x = c->x;
     ev_timer_stop(c->w->loop, &c->timer);
+    if (status == 0 && c->state == CONN_READING && lg_h1_resp_headers_done(&c->resp))
+        x->partial_status = c->resp.status; /* for the ledger: the creation was answered */
     if (status == 0)
         conn_close(c);
     else if (c->fd >= 0)
@@ -505,8 +507,9 @@ static int block_has(const char *h, const char *name)
 static int build_rec_head(lg_worker *w, lg_conn *c, const lg_rec *r, const lg_xfer *x)
 {
     size_t len = 0;
-    int rc = head_add(&c->dyn, &len, &c->dyn_cap, "%s %s HTTP/1.1\r\nHost: %s\r\n", r->method,
-                      r->target, w->host_header);
+    int rc = head_add(&c->dyn, &len, &c->dyn_cap, "%s %s HTTP/1.1\r\n", r->method, r->target);
+    if (!rc && !block_has(r->headers, "Host")) /* a -H Host: replaces the target's */
+        rc = head_add(&c->dyn, &len, &c->dyn_cap, "Host: %s\r\n", w->host_header);
     if (!rc && !block_has(r->headers, "User-Agent"))
         rc = head_add(&c->dyn, &len, &c->dyn_cap, "User-Agent: squall/" SQUALL_VERSION "\r\n");
     if (!rc)

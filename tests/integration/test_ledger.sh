@@ -59,6 +59,48 @@ check_eq "clones 1..3 in the ledger" \
 "$SQUALL" cleanup "$WORK/b" -q > /dev/null 2>&1
 check_eq "cleanup of the replay leaves zero" "$(count_tag ledger-b)" 0
 
+# what goes on the wire: templates expanded per request, one Host header even
+# when -H gives one, and a creation cut short after its headers still recorded
+start_quirky || exit 1
+"$SQUALL" load "$QUIRKY_URL/record/t" --rate 20 -d 1s --body '{"t":"${tag}","u":"${uuid}"}' \
+  -H 'Content-Type: application/json' --tag wire-1 -o "$WORK/wire" -q
+check_eq "templated POSTs answered 201" "$(json "$WORK/wire/summary.json" "d['requests']['by_status'].get('201')")" 20
+python3 - "$WORK/writes.jsonl" "$WORK/wire.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[2], "w") as f:
+    for i, line in enumerate(open(sys.argv[1])):
+        d = json.loads(line)
+        d["url"] = "/record/replay?i=%d" % i
+        d["headers"]["Host"] = "prod.example"
+        f.write(json.dumps(d) + "\n")
+PY
+"$SQUALL" load "$QUIRKY_URL" --traffic "$WORK/wire.jsonl" --speed 20x -H 'Host: api.example' \
+  --tag wire-2 -o "$WORK/wire2" -q
+curl -s "$QUIRKY_URL/heads" > "$WORK/heads.json"
+check "each templated body has the tag and its own UUID" python3 - "$WORK/heads.json" <<'PY'
+import json, re, sys
+heads = [h for h in json.load(open(sys.argv[1])) if h["line"].startswith("POST /record/t ")]
+bodies = [json.loads(h["body"]) for h in heads]
+uuids = {b["u"] for b in bodies}
+ok = len(bodies) == 20 and all(b["t"] == "wire-1" for b in bodies) and len(uuids) == 20 \
+     and all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", u) for u in uuids)
+print(len(bodies), len(uuids))
+sys.exit(not ok)
+PY
+check "replayed requests carry one Host header, the -H one, and the tag" python3 - "$WORK/heads.json" <<'PY'
+import json, sys
+heads = [h for h in json.load(open(sys.argv[1])) if h["line"].startswith("POST /record/replay")]
+def values(h, name):
+    return [x.split(":", 1)[1].strip() for x in h["headers"] if x.lower().startswith(name + ":")]
+ok = len(heads) == 40 and all(values(h, "host") == ["api.example"] for h in heads) \
+     and all(values(h, "x-squall-run") == ["wire-2"] for h in heads)
+print(len(heads), heads[0]["headers"] if heads else None)
+sys.exit(not ok)
+PY
+"$SQUALL" load "$QUIRKY_URL/cut201" --rate 10 -d 1s -m POST -o "$WORK/cut" -q
+check_eq "a cut-short 201 is an error for the load" "$(json "$WORK/cut/summary.json" "d['requests']['errors']")" 10
+check_eq "but its creation is in the ledger" "$(grep -c 'cut short' "$WORK/cut/ledger.jsonl")" 10
+
 # SIGKILL mid-run, then cleanup
 "$SQUALL" load "$TARGET_URL/items" --rate 200 -d 20s -c 1 -m POST --tag ledger-k -o "$WORK/k" -q &
 load_pid=$!

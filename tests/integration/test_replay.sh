@@ -115,6 +115,31 @@ print(r)
 sys.exit(not (r["intended"] == r["sent"] + r["unsent"] and 0 < r["sent"] < 600))
 PY
 
+# the file breaks mid-run (a bad line appended to a looped file): the run stops like
+# after Ctrl-C, its directory is complete, exit 3 with the file's FILE:LINE
+cp "$WORK/reads.jsonl" "$WORK/mut.jsonl"
+"$SQUALL" load "$TARGET_URL" --traffic "$WORK/mut.jsonl" --speed 10x --loop -d 8s -o "$WORK/mut" -q \
+  2> "$WORK/mut.err" &
+pid=$!
+STARTED_PIDS+=("$pid")
+sleep 1.5
+echo 'not json' >> "$WORK/mut.jsonl"
+wait "$pid"
+check_eq "a file broken mid-run exits 3" "$?" 3
+check "the message names the bad line" grep -q "mut.jsonl:601" "$WORK/mut.err"
+check "the run directory is complete: summary, routes, exact totals" python3 - "$WORK/mut" <<'PY'
+import json, sys
+d = sys.argv[1]
+s = json.load(open(d + "/summary.json"))
+r = s["requests"]
+json.load(open(d + "/routes.json"))
+last = [json.loads(l) for l in open(d + "/series.jsonl")][-1]
+ev = [json.loads(l) for l in open(d + "/events.jsonl")]
+print(r, s["verdict"])
+sys.exit(not (r["intended"] == r["sent"] + r["unsent"] and "unsent" in last and r["sent"] > 0
+              and any(e["type"] == "abort" and "mut.jsonl:601" in e["reason"] for e in ev)))
+PY
+
 # shards: users split between two shards, the union is the whole replay
 for i in 1 2; do
   "$SQUALL" load "$TARGET_URL" --traffic "$WORK/writes.jsonl" --user-key json:/user --clone 2 \

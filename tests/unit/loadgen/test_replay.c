@@ -250,11 +250,42 @@ static void test_ledger_lines(void **state)
     assert_int_equal(json_integer_value(json_object_get(o, "clone")), 2);
     json_decref(o);
     free(line);
-    lg_h1_capture_reset(&c); /* no Location: recorded, with why */
+    lg_h1_capture_reset(&c); /* a 201 without Location: recorded, with why */
     assert_int_equal(lg_ledger_line(&spec, &item, &c, &line), 0);
     assert_non_null(strstr(line, "\"id\":null"));
     assert_non_null(strstr(line, "no Location"));
     free(line);
+    item.status = 200; /* a POST answered 200 with nothing to identify: a read, not recorded */
+    assert_int_equal(lg_ledger_line(&spec, &item, &c, &line), 0);
+    assert_null(line);
+    lg_h1_capture_header(&c, "Location", 8, "/files/report%202024.pdf", 24);
+    assert_int_equal(lg_ledger_line(&spec, &item, &c, &line), 0); /* 200 naming its object */
+    assert_non_null(strstr(line, "\"id\":\"report 2024.pdf\"")); /* stored decoded */
+    free(line);
+    item.method = "PUT"; /* updates are never recorded, Location or not */
+    assert_int_equal(lg_ledger_line(&spec, &item, &c, &line), 0);
+    assert_null(line);
+    item.status = 204;
+    assert_int_equal(lg_ledger_line(&spec, &item, &c, &line), 0);
+    assert_null(line);
+    item.method = "PATCH";
+    item.status = 200;
+    assert_int_equal(lg_ledger_line(&spec, &item, &c, &line), 0);
+    assert_null(line);
+    item.method = "PUT"; /* a PUT answered 201 without Location created its own URL */
+    item.status = 201;
+    lg_h1_capture_reset(&c);
+    assert_int_equal(lg_ledger_line(&spec, &item, &c, &line), 0);
+    assert_non_null(strstr(line, "\"location\":\"http://h:80/api/items?x=1\""));
+    assert_non_null(strstr(line, "\"id\":\"items\""));
+    free(line);
+    item.method = "POST";
+    item.cut = 1; /* cut short after the headers: still recorded, with a note */
+    lg_h1_capture_header(&c, "Location", 8, "/api/9", 6);
+    assert_int_equal(lg_ledger_line(&spec, &item, &c, &line), 0);
+    assert_non_null(strstr(line, "cut short"));
+    free(line);
+    item.cut = 0;
     assert_int_equal(lg_ledger_spec_parse("json:/data/0/id", &spec, &err), 0);
     lg_h1_capture_reset(&c);
     const char *b = "{\"data\":[{\"id\":12345}]}";
