@@ -424,8 +424,8 @@ static int resolve_model(load_opts *o)
     int rc;
     int64_t duration = o->have_duration ? o->duration_ns : 10 * SQ_NS_PER_S;
     if (o->replay.opts.path || o->replay.given_other) {
-        int conflicting = o->n_phases || o->ramp_ns || o->have_method || cfg->body ||
-                          o->body_file || (o->have_connections && !o->rate && 0);
+        /* -c stays the open model's cap on connections */
+        int conflicting = o->n_phases || o->ramp_ns || o->have_method || cfg->body || o->body_file;
         return load_replay_plan(&o->replay, cfg, o->rate, o->have_duration ? o->duration_ns : 0,
                                 conflicting);
     }

@@ -89,8 +89,7 @@ int load_replay_plan(load_replay *r, lg_config *cfg, const char *rate, int64_t d
                                o->path);
     if (conflicting_flags)
         return cli_usage_error(CMD, "--traffic replays the recorded requests: --phase, --ramp, "
-                                    "--method, --body, --body-file and --connections-only "
-                                    "(closed model) do not apply");
+                                    "--method, --body and --body-file do not apply");
     if (rate) {
         sq_rate from, to;
         sq_err err;
