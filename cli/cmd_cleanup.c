@@ -12,6 +12,7 @@
 
 #define CMD "cleanup"
 #define MAX_HEADERS 64
+#define MAX_ALLOW_HOSTS 64
 #define MAX_RATE 1e6
 
 static const char usage[] =
@@ -21,7 +22,8 @@ static const char usage[] =
     "entry, and appends each outcome to the ledger: a second run resumes where the\n"
     "first stopped and, after a complete one, sends nothing. 2xx is deleted, 404 and\n"
     "410 are gone (already deleted), 408, 429, 5xx and no answer are retried with\n"
-    "backoff, any other status fails.\n"
+    "backoff, any other status fails. A request whose URL points at another host than\n"
+    "run.json's target (scheme, host and port) is never sent: the entry fails.\n"
     "\n"
     "  --request 'M URL'      request per entry (default 'DELETE {location}'); the URL\n"
     "                         may use {location}, {id} and {tag}; one starting with /\n"
@@ -35,23 +37,29 @@ static const char usage[] =
     "      --backoff D        first retry delay, doubled per retry (default 100ms);\n"
     "                         a longer Retry-After is honoured up to 30s\n"
     "      --timeout D        per-request timeout (default 5s)\n"
-    "  -H, --header 'N: V'    extra request header (repeatable), e.g. Authorization\n"
+    "      --allow-host HOST[:PORT]\n"
+    "                         also send to this host (repeatable; no port: 80 for\n"
+    "                         http, 443 for https; IPv6 in brackets: [::1]:8080)\n"
+    "  -H, --header 'N: V'    extra request header (repeatable), e.g. Authorization;\n"
+    "                         sent only to the target and the --allow-host hosts\n"
     "      --tag-header NAME  header carrying the run id (default: run.json's, else\n"
     "                         X-Squall-Run)\n"
     "  -k, --insecure         do not verify the server's TLS certificate\n"
     "      --cacert F         CA bundle to verify the server with\n"
-    "      --dry-run          print each request (METHOD URL) instead of sending it;\n"
-    "                         the ledger is not changed\n"
+    "      --dry-run          print each request (METHOD URL) instead of sending it,\n"
+    "                         and 'refused METHOD URL: why' for another host; the\n"
+    "                         ledger is not changed\n"
     "  -q, --quiet            no progress bar and no summary line\n"
     "  -h, --help             this help\n"
     "\n"
     "Exit codes: 0 everything deleted or gone, 1 an entry failed (or cannot be\n"
-    "deleted: no location or id recorded), 2 bad usage, run directory or ledger\n"
-    "line, 3 run-time failure (cannot write the ledger), 4 interrupted (run again\n"
-    "to finish). See docs/cleanup.md.\n";
+    "deleted: no location or id recorded, another host), 2 bad usage, run\n"
+    "directory or ledger line (or a --request/--by-tag URL to another host), 3\n"
+    "run-time failure (cannot write the ledger), 4 interrupted (run again to\n"
+    "finish). See docs/cleanup.md.\n";
 
 enum { OPT_REQUEST = 256, OPT_BY_TAG, OPT_RETRIES, OPT_BACKOFF, OPT_TIMEOUT, OPT_TAG_HEADER,
-       OPT_CACERT, OPT_DRY_RUN };
+       OPT_CACERT, OPT_DRY_RUN, OPT_ALLOW_HOST };
 
 static const struct option long_opts[] = {
     {"request", required_argument, NULL, OPT_REQUEST},
@@ -62,6 +70,7 @@ static const struct option long_opts[] = {
     {"backoff", required_argument, NULL, OPT_BACKOFF},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"header", required_argument, NULL, 'H'},
+    {"allow-host", required_argument, NULL, OPT_ALLOW_HOST},
     {"tag-header", required_argument, NULL, OPT_TAG_HEADER},
     {"insecure", no_argument, NULL, 'k'},
     {"cacert", required_argument, NULL, OPT_CACERT},
@@ -75,6 +84,7 @@ static const struct option long_opts[] = {
 typedef struct cleanup_flags {
     lg_cleanup_opts o;
     const char *headers[MAX_HEADERS];
+    const char *allow_hosts[MAX_ALLOW_HOSTS];
     int quiet, have_request;
 } cleanup_flags;
 
@@ -148,6 +158,15 @@ static int parse_flag(int c, const char *val, cleanup_flags *f)
             return rc;
         f->headers[o->n_headers++] = val;
         return 0;
+    case OPT_ALLOW_HOST: {
+        sq_err err;
+        if (o->n_allow_hosts == MAX_ALLOW_HOSTS)
+            return cli_usage_error(CMD, "--allow-host: at most %d hosts", MAX_ALLOW_HOSTS);
+        if (lg_cleanup_check_allow_host(val, &err) < 0)
+            return cli_usage_error(CMD, "--allow-host: %s", err.msg);
+        f->allow_hosts[o->n_allow_hosts++] = val;
+        return 0;
+    }
     case OPT_TAG_HEADER:
         o->tag_header = val;
         return cli_header_name(CMD, "tag-header", val);
@@ -197,6 +216,10 @@ static int report_bulk(const cleanup_flags *f, const lg_cleanup_result *r)
 static int report_entries(const cleanup_flags *f, const char *dir, const lg_cleanup_result *r)
 {
     unsigned long long done = (unsigned long long)r->skipped;
+    char refused[96] = "";
+    if (r->refused)
+        snprintf(refused, sizeof refused, "; %llu refused: another host (see --allow-host)",
+                 (unsigned long long)r->refused);
     if (!f->quiet && r->entries == 0)
         printf("cleanup: nothing to send: %s/%s records no created objects\n", dir,
                LG_CLEANUP_LEDGER);
@@ -205,12 +228,13 @@ static int report_entries(const cleanup_flags *f, const char *dir, const lg_clea
     if (f->o.dry_run) {
         if (!f->quiet)
             printf("cleanup: dry run: %llu requests would be sent, %llu entries cannot be "
-                   "deleted (%llu already done)\n",
-                   (unsigned long long)r->requests, (unsigned long long)r->failed, done);
+                   "deleted (%llu already done)%s\n",
+                   (unsigned long long)r->requests, (unsigned long long)r->failed, done,
+                   refused);
     } else if (!f->quiet) {
-        printf("cleanup: %llu deleted, %llu gone, %llu failed (%llu already done)\n",
+        printf("cleanup: %llu deleted, %llu gone, %llu failed (%llu already done)%s\n",
                (unsigned long long)r->deleted, (unsigned long long)r->gone,
-               (unsigned long long)r->failed, done);
+               (unsigned long long)r->failed, done, refused);
     }
     return r->failed ? SQ_EXIT_FAIL : SQ_EXIT_OK;
 }
@@ -223,6 +247,7 @@ int cmd_cleanup(int argc, char **argv)
     memset(&f, 0, sizeof f);
     lg_cleanup_opts_init(&f.o);
     f.o.headers = f.headers;
+    f.o.allow_hosts = f.allow_hosts;
     optind = 0;
     while ((c = cli_getopt(CMD, argc, argv, "r:c:H:kqh", long_opts)) != -1)
         if ((rc = parse_flag(c, optarg, &f)))

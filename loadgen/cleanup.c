@@ -2,7 +2,9 @@
  * header), makes a first pass over ledger.jsonl to learn which entries are
  * already deleted or gone, then streams the rest into the sender
  * (cleanup_http.c) and appends one outcome line per entry as its verdict
- * comes; or, with --by-tag, one bulk request for the whole run. */
+ * comes; or, with --by-tag, one bulk request for the whole run. A request
+ * whose URL points at another host than the target's (and not one of
+ * --allow-host) is never sent: the entry fails (cleanup_host.c). */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -15,6 +17,12 @@
 #define FAILURES_LOGGED 10
 #define PROGRESS_EVERY_NS (100 * SQ_NS_PER_MS)
 #define BAR_WIDTH 24
+
+/* build_job: a request that must not be sent */
+enum {
+    JOB_REFUSED = 2, /* its URL points at a host not allowed */
+    JOB_BAD_URL = 3, /* libcurl cannot take its URL apart */
+};
 
 /* Fills opts with the defaults (see cleanup.h). */
 void lg_cleanup_opts_init(lg_cleanup_opts *opts)
@@ -46,6 +54,9 @@ typedef struct run_ctx {
     char tag[128];
     char base[512];     /* scheme://host:port of run.json's target, "" if none */
     sq_err base_err;    /* why base is "" */
+    lg_host_policy hosts; /* where requests may go: the target, --allow-host */
+    lg_allow_host *allow; /* owned: the parsed --allow-host values */
+    const char *what;   /* what a refused URL came from: "location" or "the URL" */
     char tag_header[128];
     char ledger[PATH_MAX];
     lg_cledger_scan scan;
@@ -87,13 +98,18 @@ static int read_run_json(run_ctx *c, sq_err *err)
                          dir);
             goto out;
         }
-    /* the target matters only to relative URLs: parse_template reports a bad one */
+    /* relative URLs are resolved against the target (parse_template reports a
+     * bad one), and every request must go to its origin unless allowed */
     v = json_object_get(run, "target");
-    if (json_is_string(v) && lg_url_base(json_string_value(v), c->base, sizeof c->base,
-                                         &c->base_err) < 0)
+    if (json_is_string(v) && (lg_url_base(json_string_value(v), c->base, sizeof c->base,
+                                          &c->base_err) < 0 ||
+                              lg_origin_parse(json_string_value(v), &c->hosts.target,
+                                              &c->base_err) < 0))
         c->base[0] = '\0';
     else if (!json_is_string(v))
         snprintf(c->base_err.msg, sizeof c->base_err.msg, "no \"target\"");
+    c->hosts.have_target = c->base[0] != '\0';
+    c->hosts.no_target = c->base_err.msg;
     v = json_object_get(json_object_get(run, "load"), "tag_header");
     if (json_is_string(v) && *json_string_value(v) &&
         strlen(json_string_value(v)) < sizeof c->tag_header &&
@@ -124,6 +140,54 @@ static int parse_spec(const char *spec, int bulk, lg_tpl *tpl, sq_err *err)
                    (size_t)(p - spec) + 1, p == id ? "{id}" : "{location}");
 }
 
+/* Checks an --allow-host value (see cleanup.h). */
+int lg_cleanup_check_allow_host(const char *spec, sq_err *err)
+{
+    lg_allow_host a;
+    return lg_allow_host_parse(spec, &a, err);
+}
+
+/* Parses opts->allow_hosts into c->hosts. Returns 0, -EINVAL
+ * ("--allow-host: ...") or -ENOMEM. */
+static int parse_allow_hosts(run_ctx *c, sq_err *err)
+{
+    if (c->o->n_allow_hosts == 0)
+        return 0;
+    if (!(c->allow = calloc(c->o->n_allow_hosts, sizeof *c->allow)))
+        return sq_errf(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->o->n_allow_hosts; i++) {
+        int rc = lg_allow_host_parse(c->o->allow_hosts[i], &c->allow[i], err);
+        if (rc < 0)
+            return sq_err_prefix(err, rc, "--allow-host: ");
+    }
+    c->hosts.allow = c->allow;
+    c->hosts.n_allow = c->o->n_allow_hosts;
+    return 0;
+}
+
+/* Refuses, before anything is sent, a template whose scheme and host are
+ * fixed (no placeholder before the path) and not allowed: every request
+ * would be refused. Returns 0 or -EINVAL with why. */
+static int check_fixed_host(run_ctx *c, sq_err *err)
+{
+    char origin[LG_HOST_MAX + 32], refusal[SQ_ERR_MAX];
+    const char *url = c->tpl.url;
+    if (c->tpl.relative || strncmp(url, "{location}", 10) == 0)
+        return 0;
+    const char *auth = strstr(url, "://") + 3; /* lg_tpl_parse checked the scheme */
+    size_t len = (size_t)(auth - url) + strcspn(auth, "/?#");
+    if (memchr(url, '{', len))
+        return 0; /* checked per request */
+    if (len + 2 > sizeof origin)
+        return sq_errf(err, -EINVAL, "the host is too long");
+    memcpy(origin, url, len);
+    memcpy(origin + len, "/", 2);
+    int rc = lg_host_check(&c->hosts, origin, "the URL", refusal, sizeof refusal, err);
+    if (rc == 0)
+        return sq_errf(err, -EINVAL, "%s", refusal);
+    return rc < 0 ? rc : 0;
+}
+
 /* Checks a template without a run directory (see cleanup.h). */
 int lg_cleanup_check_template(const char *spec, int bulk, sq_err *err)
 {
@@ -146,6 +210,9 @@ static int parse_template(run_ctx *c, const char *flag, const char *spec, sq_err
                                      "\"target\" to resolve it against (%.200s); give an "
                                      "absolute URL",
                        flag, spec, sq_rundir_path(c->rd), c->base_err.msg);
+    c->what = strncmp(c->tpl.url, "{location}", 10) == 0 ? "location" : "the URL";
+    if ((rc = check_fixed_host(c, err)) < 0)
+        return sq_err_prefix(err, rc, "--%s: '%s': ", flag, spec);
     return 0;
 }
 
@@ -216,7 +283,8 @@ static void note_failure(run_ctx *c, const char *entry, const char *request, con
 
 /* Builds the job for a created record: "METHOD URL" from the template.
  * Returns 1 and *job (owned by the caller), 0 when the request cannot be
- * built (why in err), or -ENOMEM. */
+ * built (why in err), JOB_REFUSED or JOB_BAD_URL with *job when it must not
+ * be sent (why in err), or -ENOMEM. */
 static int build_job(run_ctx *c, const lg_cledger_rec *rec, lg_cjob **job, sq_err *err)
 {
     lg_tpl_vars vars = {.location = rec->location, .id = rec->id, .tag = c->tag,
@@ -245,13 +313,20 @@ static int build_job(run_ctx *c, const lg_cledger_rec *rec, lg_cjob **job, sq_er
     }
     snprintf(j->request, len, "%s %s", c->tpl.method, url);
     j->method_len = mlen;
-    free(url);
     *job = j;
-    return 1;
+    rc = lg_host_check(&c->hosts, url, c->what, err->msg, sizeof err->msg, err);
+    free(url);
+    if (rc == -ENOMEM) {
+        lg_cjob_free(j);
+        *job = NULL;
+        return rc;
+    }
+    return rc == 1 ? 1 : rc == 0 ? JOB_REFUSED : JOB_BAD_URL;
 }
 
 /* lg_sender.next: the next entry still to delete. Entries whose request
- * cannot be built (no location or id) are recorded as failed on the way. */
+ * cannot be built (no location or id) or is refused (another host) are
+ * recorded as failed on the way; a dry run lists the refused ones. */
 static int next_job(void *ctx, lg_cjob **job, sq_err *err)
 {
     run_ctx *c = ctx;
@@ -259,18 +334,27 @@ static int next_job(void *ctx, lg_cjob **job, sq_err *err)
     int rc;
     while ((rc = lg_cledger_next_todo(&c->reader, c->scan.ix, &rec, err)) == 1) {
         sq_err why = {{0}};
+        lg_cjob *refused = NULL;
         rc = build_job(c, &rec, job, &why);
-        if (rc != 0) {
+        if (rc == JOB_REFUSED || rc == JOB_BAD_URL) {
+            refused = *job;
+            *job = NULL;
+            c->res->refused += rc == JOB_REFUSED;
+            if (c->o->dry_run)
+                fprintf(c->o->dry_run_out, "refused %s: %s\n", refused->request, why.msg);
+        } else if (rc != 0) {
             lg_cledger_rec_clear(&rec);
             if (rc < 0)
                 return sq_errf(err, rc, "%s", why.msg);
             return 1;
         }
-        note_failure(c, rec.entry, NULL, why.msg);
+        const char *request = refused ? refused->request : NULL;
+        note_failure(c, rec.entry, request, why.msg);
         c->finished++;
         rc = c->o->dry_run ? 0
-                           : append_outcome(c, rec.entry, LG_OUTCOME_FAILED, 0, 0, NULL,
+                           : append_outcome(c, rec.entry, LG_OUTCOME_FAILED, 0, 0, request,
                                             why.msg, err);
+        lg_cjob_free(refused);
         lg_cledger_rec_clear(&rec);
         if (rc < 0)
             return rc;
@@ -317,7 +401,11 @@ static int next_bulk(void *ctx, lg_cjob **job, sq_err *err)
         return 0;
     c->bulk_given = 1;
     int rc = build_job(c, &none, job, err);
-    return rc == 0 ? sq_err_prefix(err, -EINVAL, "--by-tag: ") : rc;
+    if (rc == 1 || rc < 0)
+        return rc;
+    lg_cjob_free(*job); /* refused, or a bad URL */
+    *job = NULL;
+    return sq_err_prefix(err, -EINVAL, "--by-tag: ");
 }
 
 /* Prints what a dry run would send. Returns 0 or a negative errno. */
@@ -339,10 +427,7 @@ static int send_all(run_ctx *c, int bulk, sq_err *err)
     lg_sender s = {.opts = c->o, .tag_header = c->tag_header, .tag = c->tag, .bulk = bulk,
                    .next = bulk ? next_bulk : next_job, .done = job_done,
                    .tick = bulk ? NULL : tick, .ctx = c};
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return sq_errf(err, -EIO, "libcurl failed to initialise");
     int rc = lg_sender_run(&s, &c->res->stopped, &c->res->requests, &c->res->retries, err);
-    curl_global_cleanup();
     if (!bulk)
         draw_progress(c, 1);
     if (!c->o->dry_run) {
@@ -360,8 +445,12 @@ static int run_bulk(run_ctx *c, sq_err *err)
     lg_cledger_rec none = {0};
     lg_cjob *job = NULL;
     int rc = build_job(c, &none, &job, err);
-    if (rc <= 0)
-        return rc == 0 ? sq_err_prefix(err, -EINVAL, "--by-tag: ") : rc;
+    if (rc < 0)
+        return rc;
+    if (rc != 1) {
+        lg_cjob_free(job); /* NULL when it cannot be built */
+        return sq_err_prefix(err, -EINVAL, "--by-tag: ");
+    }
     snprintf(c->res->bulk_request, sizeof c->res->bulk_request, "%s", job->request);
     lg_cjob_free(job);
     if ((rc = lg_cledger_scan_file(c->ledger, c->res->bulk_request, c->o->log, &c->scan,
@@ -426,9 +515,13 @@ int lg_cleanup_run(sq_rundir *rd, const lg_cleanup_opts *opts, lg_cleanup_result
         return sq_errf(err, -EINVAL, "the run directory path is too long");
     if ((rc = read_run_json(&c, err)) < 0)
         return rc;
-    if (opts->by_tag)
+    /* libcurl's URL parser checks the hosts, its transfers send */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return sq_errf(err, -EIO, "libcurl failed to initialise");
+    rc = parse_allow_hosts(&c, err);
+    if (rc == 0 && opts->by_tag)
         rc = parse_template(&c, "by-tag", opts->by_tag, err);
-    else
+    else if (rc == 0)
         rc = parse_template(&c, "request", opts->request ? opts->request
                                                           : LG_CLEANUP_DEFAULT_REQUEST,
                             err);
@@ -436,5 +529,7 @@ int lg_cleanup_run(sq_rundir *rd, const lg_cleanup_opts *opts, lg_cleanup_result
         rc = opts->by_tag ? run_bulk(&c, err) : run_entries(&c, err);
     lg_cledger_scan_free(&c.scan);
     lg_tpl_free(&c.tpl);
+    free(c.allow);
+    curl_global_cleanup();
     return rc;
 }

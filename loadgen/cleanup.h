@@ -12,6 +12,10 @@
  * It is a library call so that the scenario runner can clean up at the end
  * of a scenario and after an abort; `squall cleanup` (cli/cmd_cleanup.c) is
  * a thin wrapper. See docs/cleanup.md for the ledger format and the rules.
+ *
+ * Requests go only to run.json's target (scheme, host and port) and to the
+ * hosts the caller allows: a Location in the ledger may point elsewhere, and
+ * the requests carry the caller's headers (Authorization).
  */
 #ifndef LG_CLEANUP_H
 #define LG_CLEANUP_H
@@ -42,6 +46,11 @@ typedef struct lg_cleanup_opts {
                              * load.tag_header, else X-Squall-Run */
     const char *const *headers; /* extra "Name: value" request headers */
     size_t n_headers;
+    const char *const *allow_hosts; /* "HOST[:PORT]" other than run.json's target's
+                                     * that requests may go to (no port: 80 for
+                                     * http, 443 for https); any other host is
+                                     * refused: the entry fails, nothing is sent */
+    size_t n_allow_hosts;
     int insecure;         /* do not verify TLS certificates */
     const char *cacert;   /* CA bundle, or NULL */
     int dry_run;          /* print "METHOD URL" per request to dry_run_out; send and
@@ -59,7 +68,10 @@ typedef struct lg_cleanup_result {
     uint64_t entries;  /* distinct created entries in the ledger */
     uint64_t deleted;  /* 2xx in this run */
     uint64_t gone;     /* 404 or 410 in this run: already deleted */
-    uint64_t failed;   /* failed in this run (incl. entries without a location/id) */
+    uint64_t failed;   /* failed in this run (incl. entries without a location/id
+                        * and refused ones) */
+    uint64_t refused;  /* of which refused: the URL points at another host than
+                        * run.json's target, not allowed by allow_hosts */
     uint64_t skipped;  /* already deleted or gone in an earlier run: nothing sent */
     uint64_t unsent;   /* left for a later run because the run was stopped */
     uint64_t requests; /* HTTP requests sent (dry run: that would be sent) */
@@ -85,10 +97,15 @@ void lg_cleanup_opts_init(lg_cleanup_opts *opts);
  * reads RUN_DIR/run.json (run_id, target, load.tag_header) and streams
  * RUN_DIR/ledger.jsonl twice (once for the outcomes, once for the work),
  * sends the requests and appends one outcome line per entry (nothing when
- * dry_run). Returns 0 with res filled — failed entries are not an error:
- * look at res->failed — or a negative errno with a message in err:
- *   -EINVAL   bad options or template ("--request: column N: ..."), or a bad
- *             run.json;
+ * dry_run). A request whose URL's scheme, host and port are not run.json's
+ * target's, nor allowed by allow_hosts, is never sent: its entry fails with
+ * "location points at another host (H); rerun with --allow-host H to delete
+ * there" (and counts in res->refused). Returns 0 with res filled — failed
+ * entries are not an error: look at res->failed — or a negative errno with a
+ * message in err:
+ *   -EINVAL   bad options or template ("--request: column N: ..."), a
+ *             template or bulk request whose fixed host is not allowed, a bad
+ *             allow_hosts value, or a bad run.json;
  *   -ENOENT   no run.json (not a run directory);
  *   -EBADMSG  a ledger line that cannot be read ("DIR/ledger.jsonl:LINE: ...");
  *   other     run-time failures (cannot read the ledger, cannot append an
@@ -103,6 +120,10 @@ int lg_cleanup_run(sq_rundir *rd, const lg_cleanup_opts *opts, lg_cleanup_result
  * or --by-tag (bulk = 1, where only {tag} may appear) without a run
  * directory. Returns 0 or -EINVAL with "column N: what is wrong". */
 int lg_cleanup_check_template(const char *spec, int bulk, sq_err *err);
+
+/* Checks an allow_hosts value "HOST[:PORT]" (an IPv6 address in brackets).
+ * Returns 0 or -EINVAL with what was expected. */
+int lg_cleanup_check_allow_host(const char *spec, sq_err *err);
 
 /* True when rc (from lg_cleanup_run) is an input error (exit code 2) rather
  * than a run-time failure (exit code 3). */

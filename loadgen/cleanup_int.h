@@ -1,7 +1,8 @@
 /* cleanup_int.h — the pieces of `squall cleanup` (private to loadgen/):
  * request templates (cleanup_template.c), the ledger reader and the index of
- * entries already done (cleanup_ledger.c), and the HTTP sender with its
- * retry rules (cleanup_http.c). cleanup.c ties them together. */
+ * entries already done (cleanup_ledger.c), the check of which hosts requests
+ * may go to (cleanup_host.c), and the HTTP sender with its retry rules
+ * (cleanup_http.c). cleanup.c ties them together. */
 #ifndef LG_CLEANUP_INT_H
 #define LG_CLEANUP_INT_H
 
@@ -58,6 +59,64 @@ int lg_tpl_expand(const lg_tpl *tpl, const lg_tpl_vars *v, char **out, sq_err *e
 /* Writes the "scheme://host[:port]" part of an http(s) URL into buf.
  * Returns 0, or -EINVAL when url is not an absolute http(s) URL. */
 int lg_url_base(const char *url, char *buf, size_t len, sq_err *err);
+
+/* ---- cleanup_host.c: which hosts requests may go to --------------------- */
+
+#define LG_HOST_MAX 300
+
+/* Where a URL sends its request, normalised for comparison. */
+typedef struct lg_origin {
+    char scheme[8];          /* "http" or "https" */
+    char host[LG_HOST_MAX];  /* lower case; an IPv6 literal canonical, in brackets,
+                              * with its zone as "%25zone" */
+    unsigned port;           /* explicit, or the scheme's default (80, 443) */
+} lg_origin;
+
+/* Takes an absolute http(s) URL apart as libcurl does (the host libcurl
+ * would connect to: userinfo skipped, percent-encoding and short IPv4 forms
+ * resolved). Returns 0, or -EINVAL with why (not a URL libcurl accepts, not
+ * http(s), a host too long), or -ENOMEM. */
+int lg_origin_parse(const char *url, lg_origin *o, sq_err *err);
+
+/* True when a and b have the same scheme, host and port. */
+int lg_origin_same(const lg_origin *a, const lg_origin *b);
+
+/* Writes "host:port" of o into buf (what --allow-host takes). */
+void lg_origin_hostport(const lg_origin *o, char *buf, size_t len);
+
+/* An --allow-host value: a host and port requests may go to besides the
+ * target, with either scheme. */
+typedef struct lg_allow_host {
+    char host[LG_HOST_MAX]; /* normalised as lg_origin's */
+    unsigned port;          /* 0: the URL scheme's default (80 or 443) */
+} lg_allow_host;
+
+/* Parses HOST[:PORT] (a name, an IPv4 address, an IPv6 address in brackets
+ * — or bare, without a port) into a. Returns 0 or -EINVAL with what was
+ * expected. */
+int lg_allow_host_parse(const char *spec, lg_allow_host *a, sq_err *err);
+
+/* True when a allows o's host and port. */
+int lg_allow_host_match(const lg_allow_host *a, const lg_origin *o);
+
+/* Where cleanup requests may go: run.json's target and the allowed hosts. */
+typedef struct lg_host_policy {
+    lg_origin target;
+    int have_target;            /* 0: run.json has no usable target */
+    const char *no_target;      /* why not, for messages */
+    const lg_allow_host *allow; /* --allow-host */
+    size_t n_allow;
+} lg_host_policy;
+
+/* Checks a request URL against p. Returns 1 when it may be sent; 0 when it
+ * is refused, with "WHAT points at another host (H); rerun with
+ * --allow-host H to delete there" in refusal[len] (what: "location" or "the
+ * URL"; H is "host:port"; "WHAT uses https, not the target's http (H); ..."
+ * when only the scheme differs, "WHAT points at H and run.json has no target
+ * to compare it with (p->no_target); ..." without a target); -EINVAL or
+ * -ENOMEM when the URL cannot be taken apart (err says why). */
+int lg_host_check(const lg_host_policy *p, const char *url, const char *what, char *refusal,
+                  size_t len, sq_err *err);
 
 /* ---- cleanup_ledger.c: reading ledger.jsonl ---------------------------- */
 

@@ -10,7 +10,11 @@
  *     records, each a created one, each entry once, and never fails when
  *     the first pass did not;
  *   - a template either fails with -EINVAL and "column N: ..." or expands
- *     to an http(s) URL without spaces, or fails with a reason. */
+ *     to an http(s) URL without spaces, or fails with a reason;
+ *   - the host check (loadgen/cleanup_host.c) takes such a URL apart or
+ *     says why not; an origin equals itself, and the "host:port" a refusal
+ *     names is accepted by --allow-host and allows that URL; the first line
+ *     as an --allow-host value is accepted or refused with a message. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -88,6 +92,26 @@ static void two_passes(const uint8_t *data, size_t size)
     close(fd);
 }
 
+/* Checks the host-check invariants on an expanded URL. */
+static void host_check(const char *url)
+{
+    lg_origin o;
+    lg_allow_host a;
+    char hp[LG_HOST_MAX + 8];
+    sq_err err = {{0}};
+    int rc = lg_origin_parse(url, &o, &err);
+    if (rc < 0) {
+        CHECK((rc == -EINVAL || rc == -ENOMEM) && err.msg[0] != '\0');
+        return;
+    }
+    CHECK(strcmp(o.scheme, "http") == 0 || strcmp(o.scheme, "https") == 0);
+    CHECK(o.host[0] != '\0' && o.port >= 1 && o.port <= 65535);
+    CHECK(lg_origin_same(&o, &o));
+    lg_origin_hostport(&o, hp, sizeof hp);
+    rc = lg_allow_host_parse(hp, &a, &err);
+    CHECK(rc == 0 && lg_allow_host_match(&a, &o));
+}
+
 /* Parses the first line as a template and expands it. */
 static void template(const uint8_t *data, size_t size)
 {
@@ -117,6 +141,7 @@ static void template(const uint8_t *data, size_t size)
             if (rc == 0) {
                 CHECK(strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0);
                 CHECK(!strchr(url, ' '));
+                host_check(url);
                 free(url);
             } else {
                 CHECK(url == NULL && err.msg[0] != '\0');
@@ -124,6 +149,9 @@ static void template(const uint8_t *data, size_t size)
         }
         lg_tpl_free(&tpl);
     }
+    lg_allow_host a;
+    rc = lg_allow_host_parse(spec, &a, &err);
+    CHECK(rc == 0 || (rc == -EINVAL && strstr(err.msg, "expected HOST or HOST:PORT")));
     free(spec);
 }
 

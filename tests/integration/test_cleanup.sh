@@ -6,18 +6,19 @@
 # location or id failed (exit 1), a second run sending nothing, --dry-run
 # changing nothing, --by-tag, retries after 500/503 (Retry-After), 403 failing
 # at once, an unreachable target, torn and bad ledger lines, an interrupted
-# run resumed, and bad flags (exit 2).
+# run resumed, bad flags (exit 2), and a location on another server (another
+# loopback port): refused, nothing sent there, unless --allow-host.
 . "$(dirname "$0")/../lib/common.sh"
 
 start_target || exit 1
 
-# tag_count TAG: how many items carry TAG in the target.
+# tag_count TAG [URL]: how many items carry TAG in the target (or the server at URL).
 tag_count() {
-  curl -s "$TARGET_URL/items/count?tag=$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])'
+  curl -s "${2:-$TARGET_URL}/items/count?tag=$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])'
 }
-# served: the target's request count (excluding /stats itself).
+# served [URL]: the target's (or URL's) request count (excluding /stats itself).
 served() {
-  curl -s "$TARGET_URL/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])'
+  curl -s "${1:-$TARGET_URL}/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])'
 }
 # make_run DIR TAG: a run directory whose run.json names TAG and the target.
 make_run() {
@@ -81,6 +82,8 @@ bad "bulk with {id}" "--by-tag: 'DELETE /x/{id}': column 11: a bulk request can 
   "$WORK/usage" --by-tag 'DELETE /x/{id}'
 bad "request and by-tag" "not both" "$WORK/usage" --request 'DELETE {location}' --by-tag 'DELETE /x?t={tag}'
 bad "bad header" "--header: 'nope' is not a header" "$WORK/usage" -H nope
+bad "bad --allow-host" "--allow-host: 'h/x': expected HOST or HOST:PORT" "$WORK/usage" --allow-host h/x
+bad "--allow-host with a scheme" "--allow-host: 'http://h': expected HOST or HOST:PORT" "$WORK/usage" --allow-host http://h
 bad "missing dir" "cannot open run directory '$WORK/none'" "$WORK/none"
 mkdir -p "$WORK/empty"
 bad "not a run dir" "'$WORK/empty' is not a run directory: it has no run.json" "$WORK/empty"
@@ -90,6 +93,7 @@ bad "run.json without run_id" "run.json: expected \"run_id\"" "$WORK/empty"
 "$SQUALL" cleanup --help > "$WORK/help.out"; RC=$?
 check_eq "--help exits 0" "$RC" 0
 check "--help shows the usage" grep -q '^usage: squall cleanup RUN_DIR' "$WORK/help.out"
+check "--help shows --allow-host" grep -q -- '--allow-host HOST\[:PORT\]' "$WORK/help.out"
 check "squall help lists cleanup" sh -c "'$SQUALL' help | grep -q '^  cleanup '"
 
 # ------------------------------------------------------------ the main run --
@@ -180,6 +184,61 @@ check_eq "--by-tag again sends nothing" "$(served)" "$before"
 cleanup_run bulk3 "$BULK" --by-tag 'DELETE /items?status=404&tag={tag}' --retries 0
 check_eq "--by-tag answered 404 (no such endpoint): exit 1" "$RC" 1
 check "--by-tag 404 says why" grep -q "failed: HTTP 404" "$WORK/bulk3.err"
+
+# ------------------------------------------- a location on another host --
+# A second server on another loopback port: a ledger line pointing there is
+# refused (failed, exit 1) and nothing reaches it, -H headers included, until
+# --allow-host names its host and port.
+MAIN_URL=$TARGET_URL MAIN_PID=$TARGET_PID
+start_target || exit 1
+OTHER_URL=$TARGET_URL OTHER_HOST=${TARGET_URL#http://}
+TARGET_URL=$MAIN_URL TARGET_PID=$MAIN_PID
+HOSTS="$WORK/hosts"
+make_run "$HOSTS" T9
+create "$HOSTS" T9 2
+oloc=$(curl -s -D - -o /dev/null -X POST -H "X-Squall-Run: T9" "$OTHER_URL/items" |
+       tr -d '\r' | sed -n 's/^Location: //p')
+printf '{"type":"created","entry":"0-T9-other","run_id":"T9","method":"POST","url":"%s/items","status":201,"location":"%s%s","id":"%s"}\n' \
+  "$OTHER_URL" "$OTHER_URL" "$oloc" "${oloc##*/}" >> "$HOSTS/ledger.jsonl"
+refusal="location points at another host ($OTHER_HOST); rerun with --allow-host $OTHER_HOST to delete there"
+other_before=$(served "$OTHER_URL")
+cleanup_run hostdry "$HOSTS" --dry-run -H 'Authorization: Bearer s3cret'
+check_eq "another host, --dry-run: exit 1" "$RC" 1
+check_eq "another host, --dry-run: the target's requests" "$(grep -c "^DELETE $TARGET_URL/items/" "$WORK/hostdry.out")" 2
+check_eq "another host, --dry-run: the refused entry listed as such" \
+  "$(grep '^refused ' "$WORK/hostdry.out")" "refused DELETE $OTHER_URL$oloc: $refusal"
+check "another host, --dry-run: counted" grep -q '^cleanup: dry run: 2 requests would be sent, 1 entries cannot be deleted (0 already done); 1 refused: another host (see --allow-host)$' "$WORK/hostdry.out"
+cleanup_run host1 "$HOSTS" -H 'Authorization: Bearer s3cret'
+check_eq "another host: exit 1" "$RC" 1
+check_eq "another host: counts" "$OUT" "cleanup: 2 deleted, 0 gone, 1 failed (0 already done); 1 refused: another host (see --allow-host)"
+check_eq "another host: the target's items are deleted" "$(tag_count T9)" 0
+check_eq "another host: nothing was sent there" "$(served "$OTHER_URL")" "$other_before"
+check_eq "another host: its item is still there" "$(tag_count T9 "$OTHER_URL")" 1
+check "another host: the failure is named on stderr" grep -qF "cleanup: entry 0-T9-other: DELETE $OTHER_URL$oloc: $refusal" "$WORK/host1.err"
+check "another host: a failed outcome line with the request and why" \
+  grep -qF "\"entry\":\"0-T9-other\",\"outcome\":\"failed\",\"status\":0,\"attempts\":0,\"request\":\"DELETE $OTHER_URL$oloc\",\"error\":\"$refusal\"" "$HOSTS/ledger.jsonl"
+other_before=$(served "$OTHER_URL")
+cleanup_run host2 "$HOSTS" --allow-host 127.0.0.1:1 -H 'Authorization: Bearer s3cret'
+check_eq "another host, another port allowed: still exit 1" "$RC" 1
+check_eq "another host, another port allowed: nothing sent there" "$(served "$OTHER_URL")" "$other_before"
+cleanup_run host3 "$HOSTS" --allow-host 127.0.0.1:1 --allow-host "$OTHER_HOST" -H 'Authorization: Bearer s3cret'
+check_eq "another host, allowed: exit 0" "$RC" 0
+check_eq "another host, allowed: counts" "$OUT" "cleanup: 1 deleted, 0 gone, 0 failed (2 already done)"
+check_eq "another host, allowed: its item is deleted" "$(tag_count T9 "$OTHER_URL")" 0
+# absolute --request / --by-tag URLs to another host: refused before anything is sent
+for i in 1 2; do curl -s -o /dev/null -X POST -H 'X-Squall-Run: T9' "$OTHER_URL/items"; done
+other_before=$(served "$OTHER_URL")
+cleanup_run hostbulk "$HOSTS" --by-tag "DELETE $OTHER_URL/items?tag={tag}"
+check_eq "--by-tag to another host: exit 2" "$RC" 2
+check_eq "--by-tag to another host: says why" "$ERR" \
+  "squall cleanup: --by-tag: 'DELETE $OTHER_URL/items?tag={tag}': the URL points at another host ($OTHER_HOST); rerun with --allow-host $OTHER_HOST to delete there"
+cleanup_run hostreq "$HOSTS" --request "DELETE $OTHER_URL/items/{id}"
+check_eq "--request to another host: exit 2" "$RC" 2
+check "--request to another host: says why" grep -qF "the URL points at another host ($OTHER_HOST)" "$WORK/hostreq.err"
+check_eq "to another host: nothing was sent there" "$(served "$OTHER_URL")" "$other_before"
+cleanup_run hostbulk2 "$HOSTS" --by-tag "DELETE $OTHER_URL/items?tag={tag}" --allow-host "$OTHER_HOST"
+check_eq "--by-tag to another host, allowed: exit 0" "$RC" 0
+check_eq "--by-tag to another host, allowed: deleted there" "$(tag_count T9 "$OTHER_URL")" 0
 
 # ---------------------------------------------- retries against a flaky server
 start_quirky || exit 1

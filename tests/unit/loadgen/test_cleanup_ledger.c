@@ -462,13 +462,30 @@ static void test_run_dry_run_and_errors(void **state)
     assert_int_equal(run_cleanup(fx, &o, &res, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "run.json has no \"target\" to resolve it against "
                                     "('ftp://x' is not an http:// or https:// URL)"));
-    o.request = "DELETE {location}"; /* a bad target is fine when it is not needed */
+    /* without a usable target, an absolute URL is refused unless allowed */
+    o.request = "DELETE {location}";
+    memset(out, 0, sizeof out);
+    o.dry_run_out = fmemopen(out, sizeof out, "w");
+    assert_int_equal(run_cleanup(fx, &o, &res, &err), 0);
+    fclose(o.dry_run_out);
+    assert_string_equal(out, "refused DELETE http://h:1/items/1: location points at h:1 and "
+                             "run.json has no target to compare it with ('ftp://x' is not an "
+                             "http:// or https:// URL); rerun with --allow-host h:1 to delete "
+                             "there\n");
+    assert_int_equal(res.requests, 0);
+    assert_int_equal(res.refused, 1);
+    static const char *const h1[] = {"h:1"};
+    o.allow_hosts = h1;
+    o.n_allow_hosts = 1;
     memset(out, 0, sizeof out);
     o.dry_run_out = fmemopen(out, sizeof out, "w");
     assert_int_equal(run_cleanup(fx, &o, &res, &err), 0);
     fclose(o.dry_run_out);
     assert_string_equal(out, "DELETE http://h:1/items/1\n");
     assert_int_equal(res.requests, 1);
+    assert_int_equal(res.refused, 0);
+    o.allow_hosts = NULL;
+    o.n_allow_hosts = 0;
     o.request = "DELETE /x/{id}";
     spit(fx->root, "run.json", "{\"run_id\":\"T\\r\\nX: y\",\"target\":\"http://h:1/\"}");
     assert_int_equal(run_cleanup(fx, &o, &res, &err), -EINVAL);
@@ -497,6 +514,140 @@ static void test_run_dry_run_and_errors(void **state)
     unlink(fx->path);
 }
 
+/* Writes a run directory whose target is http://h:1/api, with entries on
+ * h:1, on HTTP://H:1 (the same origin), on h:2, on https://h:1, on a URL
+ * whose userinfo looks like h:1 but that goes to evil, and a relative one. */
+static void spit_hosts(struct fixture *fx)
+{
+    spit(fx->root, "run.json", "{\"run_id\":\"T\",\"target\":\"http://h:1/api\"}");
+    spit(fx->root, "ledger.jsonl",
+         "{\"type\":\"created\",\"entry\":\"a\",\"id\":\"1\","
+         "\"location\":\"http://h:1/items/1\"}\n"
+         "{\"type\":\"created\",\"entry\":\"b\",\"id\":\"2\","
+         "\"location\":\"HTTP://H:1/items/2\"}\n"
+         "{\"type\":\"created\",\"entry\":\"c\",\"id\":\"3\","
+         "\"location\":\"http://h:2/items/3\"}\n"
+         "{\"type\":\"created\",\"entry\":\"d\",\"id\":\"4\","
+         "\"location\":\"https://h:1/items/4\"}\n"
+         "{\"type\":\"created\",\"entry\":\"e\",\"id\":\"5\","
+         "\"location\":\"http://h:1@evil/items/5\"}\n"
+         "{\"type\":\"created\",\"entry\":\"f\",\"id\":\"6\",\"location\":\"/items/6\"}\n");
+}
+
+/* Runs a dry cleanup of the fixture into out[len]; returns its code. */
+static int dry(struct fixture *fx, lg_cleanup_opts *o, lg_cleanup_result *res, sq_err *err,
+               char *out, size_t len)
+{
+    memset(out, 0, len);
+    o->dry_run = 1;
+    o->dry_run_out = fmemopen(out, len, "w");
+    assert_non_null(o->dry_run_out);
+    int rc = run_cleanup(fx, o, res, err);
+    fclose(o->dry_run_out);
+    return rc;
+}
+
+static void test_run_refuses_other_hosts(void **state)
+{
+    struct fixture *fx = *state;
+    lg_cleanup_opts o;
+    lg_cleanup_result res;
+    sq_err err = {{0}};
+    char out[2048];
+    lg_cleanup_opts_init(&o);
+    spit_hosts(fx);
+
+    assert_int_equal(dry(fx, &o, &res, &err, out, sizeof out), 0);
+    assert_string_equal(out,
+        "DELETE http://h:1/items/1\n"
+        "DELETE HTTP://H:1/items/2\n"
+        "refused DELETE http://h:2/items/3: location points at another host (h:2); rerun "
+        "with --allow-host h:2 to delete there\n"
+        "refused DELETE https://h:1/items/4: location uses https, not the target's http "
+        "(h:1); rerun with --allow-host h:1 to delete there\n"
+        "refused DELETE http://h:1@evil/items/5: location points at another host (evil:80); "
+        "rerun with --allow-host evil:80 to delete there\n"
+        "DELETE http://h:1/items/6\n");
+    assert_int_equal(res.requests, 3);
+    assert_int_equal(res.failed, 3);
+    assert_int_equal(res.refused, 3);
+
+    /* allowed: h:2 by port, evil by its default port, https://h:1 by h:1 */
+    static const char *const allow[] = {"h:2", "EVIL", "h:1"};
+    o.allow_hosts = allow;
+    o.n_allow_hosts = 3;
+    assert_int_equal(dry(fx, &o, &res, &err, out, sizeof out), 0);
+    assert_int_equal(res.requests, 6);
+    assert_int_equal(res.failed + res.refused, 0);
+    o.n_allow_hosts = 1;
+    assert_int_equal(dry(fx, &o, &res, &err, out, sizeof out), 0);
+    assert_int_equal(res.requests, 4);
+    assert_int_equal(res.refused, 2);
+
+    /* a bad --allow-host value */
+    static const char *const bad[] = {"h:1/x"};
+    o.allow_hosts = bad;
+    assert_int_equal(dry(fx, &o, &res, &err, out, sizeof out), -EINVAL);
+    assert_string_equal(err.msg, "--allow-host: 'h:1/x': expected HOST or HOST:PORT (a name or "
+                                 "an address; an IPv6 address in brackets, e.g. [::1]:8080)");
+    o.n_allow_hosts = 0;
+
+    /* a fixed host in the template: refused before anything, unless allowed */
+    o.request = "DELETE http://h:2/items/{id}";
+    assert_int_equal(dry(fx, &o, &res, &err, out, sizeof out), -EINVAL);
+    assert_string_equal(err.msg, "--request: 'DELETE http://h:2/items/{id}': the URL points at "
+                                 "another host (h:2); rerun with --allow-host h:2 to delete "
+                                 "there");
+    assert_string_equal(out, "");
+    o.request = "DELETE http://H:1/items/{id}"; /* the target's */
+    assert_int_equal(dry(fx, &o, &res, &err, out, sizeof out), 0);
+    assert_int_equal(res.requests, 6);
+    o.request = NULL;
+    o.by_tag = "DELETE https://h:1/admin?tag={tag}";
+    assert_int_equal(dry(fx, &o, &res, &err, out, sizeof out), -EINVAL);
+    assert_string_equal(err.msg, "--by-tag: 'DELETE https://h:1/admin?tag={tag}': the URL uses "
+                                 "https, not the target's http (h:1); rerun with --allow-host "
+                                 "h:1 to delete there");
+    o.by_tag = "DELETE http://h:2/admin?tag={tag}";
+    assert_int_equal(dry(fx, &o, &res, &err, out, sizeof out), -EINVAL);
+    assert_string_equal(err.msg, "--by-tag: 'DELETE http://h:2/admin?tag={tag}': the URL points "
+                                 "at another host (h:2); rerun with --allow-host h:2 to delete "
+                                 "there");
+    o.allow_hosts = allow;
+    o.n_allow_hosts = 1;
+    assert_int_equal(dry(fx, &o, &res, &err, out, sizeof out), 0);
+    assert_string_equal(out, "DELETE http://h:2/admin?tag=T\n");
+    o.n_allow_hosts = 0;
+    /* a host made from {tag} is checked once it is known */
+    o.by_tag = "DELETE http://{tag}.h/admin";
+    assert_int_equal(dry(fx, &o, &res, &err, out, sizeof out), -EINVAL);
+    assert_string_equal(err.msg, "--by-tag: the URL points at another host (t.h:80); rerun with "
+                                 "--allow-host t.h:80 to delete there");
+    assert_string_equal(out, "");
+    o.by_tag = NULL;
+
+    /* nothing refused is ever written: a real (not dry) run appends the
+     * refusals without sending anything (the only hosts left are refused) */
+    spit(fx->root, "ledger.jsonl",
+         "{\"type\":\"created\",\"entry\":\"c\",\"location\":\"http://h:2/items/3\"}\n");
+    o.dry_run = 0;
+    o.dry_run_out = NULL;
+    assert_int_equal(run_cleanup(fx, &o, &res, &err), 0);
+    assert_int_equal(res.failed, 1);
+    assert_int_equal(res.refused, 1);
+    assert_int_equal(res.requests, 0);
+    FILE *f = fopen(fx->path, "r");
+    char line[1024];
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    assert_non_null(strstr(line, "\"entry\":\"c\",\"outcome\":\"failed\",\"status\":0,"
+                                 "\"attempts\":0,\"request\":\"DELETE http://h:2/items/3\","
+                                 "\"error\":\"location points at another host (h:2); rerun "
+                                 "with --allow-host h:2 to delete there\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +659,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scan_resume_rule, setup, teardown),
         cmocka_unit_test(test_index_at_scale),
         cmocka_unit_test_setup_teardown(test_run_dry_run_and_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_refuses_other_hosts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
 /* test_cleanup_template.c — cleanup request templates (parse errors with
  * their column, expansion with percent-encoding and base URLs), the URL base
- * of run.json's target, and the status / retry rules. */
+ * of run.json's target, the host check (origins compared with default ports,
+ * case, IPv6 literals, userinfo; --allow-host values), and the status /
+ * retry rules. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +12,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <curl/curl.h>
 
 #include "loadgen/cleanup_int.h"
 
@@ -182,6 +186,207 @@ static void test_url_base(void **state)
     assert_int_equal(lg_url_base(NULL, buf, sizeof buf, &err), -EINVAL);
 }
 
+/* Expects url's origin to be scheme, host, port. */
+static void expect_origin(const char *url, const char *scheme, const char *host, unsigned port)
+{
+    lg_origin o;
+    sq_err err = {{0}};
+    if (lg_origin_parse(url, &o, &err) != 0)
+        fail_msg("'%s': %s", url, err.msg);
+    if (strcmp(o.scheme, scheme) != 0 || strcmp(o.host, host) != 0 || o.port != port)
+        fail_msg("'%s': got %s %s %u, want %s %s %u", url, o.scheme, o.host, o.port, scheme, host,
+                 port);
+}
+
+/* True when urls a and b have the same origin. */
+static int same(const char *a, const char *b)
+{
+    lg_origin oa, ob;
+    sq_err err = {{0}};
+    if (lg_origin_parse(a, &oa, &err) != 0 || lg_origin_parse(b, &ob, &err) != 0)
+        fail_msg("'%s' or '%s': %s", a, b, err.msg);
+    return lg_origin_same(&oa, &ob);
+}
+
+static void test_origin(void **state)
+{
+    (void)state;
+    expect_origin("http://127.0.0.1:8080/items/1", "http", "127.0.0.1", 8080);
+    expect_origin("HTTP://Example.COM/x", "http", "example.com", 80);
+    expect_origin("https://example.com?x", "https", "example.com", 443);
+    expect_origin("https://example.com:8443#f", "https", "example.com", 8443);
+    expect_origin("http://user:pw@h:81/", "http", "h", 81);
+    expect_origin("http://h:8080@evil/x", "http", "evil", 80); /* userinfo, not a port */
+    expect_origin("http://[::1]:8080/x", "http", "[::1]", 8080);
+    expect_origin("http://[0:0:0:0:0:0:0:1]/", "http", "[::1]", 80);
+    expect_origin("https://[FE80::A%25eth0]/", "https", "[fe80::a%25eth0]", 443);
+    expect_origin("http://[::ffff:127.0.0.1]/", "http", "[::ffff:127.0.0.1]", 80);
+    expect_origin("http://h:080/", "http", "h", 80);
+
+    /* default ports made explicit, scheme and host in lower case */
+    assert_true(same("http://h/a", "http://h:80/b"));
+    assert_true(same("https://h", "HTTPS://H:443/"));
+    assert_true(same("http://[::1]/", "http://[::1]:80/x"));
+    assert_true(same("https://[::1]:443/", "https://[0::1]/"));
+    assert_true(same("http://u@h:1/", "http://h:1/"));
+    assert_false(same("http://h/", "https://h/"));
+    assert_false(same("http://h:443/", "https://h:443/")); /* the scheme differs */
+    assert_false(same("http://h:80/", "http://h:8080/"));
+    assert_false(same("https://h/", "https://h:80/"));
+    assert_false(same("http://h/", "http://h.example/"));
+    assert_false(same("http://127.0.0.1:8080/", "http://[::1]:8080/"));
+    assert_false(same("http://localhost/", "http://127.0.0.1/"));
+    assert_false(same("http://[::1]/", "http://[::2]/"));
+    assert_false(same("http://[fe80::1%25eth0]/", "http://[fe80::1%25eth1]/"));
+    assert_false(same("http://h:1@evil/", "http://h:1/"));
+
+    lg_origin o;
+    sq_err err = {{0}};
+    assert_int_equal(lg_origin_parse("ftp://h/x", &o, &err), -EINVAL);
+    assert_int_equal(lg_origin_parse("http://[zz]/", &o, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "is not a URL libcurl accepts"));
+    assert_int_equal(lg_origin_parse("http://h:65536/", &o, &err), -EINVAL);
+    assert_int_equal(lg_origin_parse("http://h:0/", &o, &err), -EINVAL);
+    assert_string_equal(err.msg, "'http://h:0/': port 0");
+    assert_int_equal(lg_origin_parse(NULL, &o, &err), -EINVAL);
+
+    char hp[64];
+    assert_int_equal(lg_origin_parse("https://[::1]/", &o, &err), 0);
+    lg_origin_hostport(&o, hp, sizeof hp);
+    assert_string_equal(hp, "[::1]:443");
+    assert_int_equal(lg_origin_parse("http://Other.Example/", &o, &err), 0);
+    lg_origin_hostport(&o, hp, sizeof hp);
+    assert_string_equal(hp, "other.example:80");
+}
+
+/* True when --allow-host spec allows url. */
+static int allows(const char *spec, const char *url)
+{
+    lg_allow_host a;
+    lg_origin o;
+    sq_err err = {{0}};
+    if (lg_allow_host_parse(spec, &a, &err) != 0 || lg_origin_parse(url, &o, &err) != 0)
+        fail_msg("'%s' or '%s': %s", spec, url, err.msg);
+    return lg_allow_host_match(&a, &o);
+}
+
+/* Expects --allow-host spec to be refused. */
+static void expect_bad_allow(const char *spec)
+{
+    lg_allow_host a;
+    sq_err err = {{0}};
+    if (lg_allow_host_parse(spec, &a, &err) != -EINVAL)
+        fail_msg("'%s' was accepted", spec);
+    if (!strstr(err.msg, "expected HOST or HOST:PORT"))
+        fail_msg("'%s': %s", spec, err.msg);
+}
+
+static void test_allow_host(void **state)
+{
+    (void)state;
+    assert_true(allows("127.0.0.1:8081", "http://127.0.0.1:8081/items/1"));
+    assert_true(allows("127.0.0.1:8081", "https://127.0.0.1:8081/")); /* either scheme */
+    assert_false(allows("127.0.0.1:8081", "http://127.0.0.1:8082/"));
+    assert_false(allows("127.0.0.1:8081", "http://127.0.0.1/"));
+    /* no port: the scheme's default */
+    assert_true(allows("Other.Example", "http://other.example/x"));
+    assert_true(allows("other.example", "https://OTHER.example:443/x"));
+    assert_false(allows("other.example", "http://other.example:8080/x"));
+    assert_false(allows("other.example", "http://sub.other.example/x"));
+    assert_true(allows("other.example:443", "https://other.example/x"));
+    assert_false(allows("other.example:443", "http://other.example/x"));
+    /* IPv6: in brackets with a port, bare or in brackets without */
+    assert_true(allows("[::1]:8081", "http://[::1]:8081/"));
+    assert_true(allows("[0::1]:8081", "http://[::1]:8081/"));
+    assert_false(allows("[::1]:8081", "http://[::1]/"));
+    assert_true(allows("::1", "http://[::1]/"));
+    assert_true(allows("::1", "https://[0:0::1]:443/"));
+    assert_false(allows("::1", "http://[::1]:8081/"));
+    assert_true(allows("[::1]", "http://[::1]:80/"));
+    assert_false(allows("[::1]:8081", "http://127.0.0.1:8081/"));
+    assert_true(allows("127.1:80", "http://127.0.0.1/")); /* libcurl's reading of 127.1 */
+
+    /* the H of a refusal, given back to --allow-host, allows that URL */
+    static const char *const urls[] = {"http://h:8081/x", "https://Example.COM/",
+                                       "http://[::1]:8080/", "https://[FE80::A%25eth0]/",
+                                       "http://127.1/", "http://u@h/"};
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        lg_origin o;
+        lg_allow_host a;
+        char hp[LG_HOST_MAX + 8];
+        sq_err err = {{0}};
+        assert_int_equal(lg_origin_parse(urls[i], &o, &err), 0);
+        lg_origin_hostport(&o, hp, sizeof hp);
+        if (lg_allow_host_parse(hp, &a, &err) != 0)
+            fail_msg("'%s' from '%s': %s", hp, urls[i], err.msg);
+        assert_true(lg_allow_host_match(&a, &o));
+    }
+
+    expect_bad_allow("");
+    expect_bad_allow("http://h");
+    expect_bad_allow("h/x");
+    expect_bad_allow("u@h");
+    expect_bad_allow("h x");
+    expect_bad_allow("h:");
+    expect_bad_allow("h:0");
+    expect_bad_allow("h:65536");
+    expect_bad_allow("h:port");
+    expect_bad_allow("[::1]:0");
+    expect_bad_allow("[::1");
+    expect_bad_allow("[zz]:80");
+    expect_bad_allow("h:80:81");
+    expect_bad_allow("h?x");
+    expect_bad_allow(NULL);
+    assert_int_equal(lg_cleanup_check_allow_host("[::1]:8080", NULL), 0);
+}
+
+/* The decision and the refusal messages. */
+static void test_host_check(void **state)
+{
+    (void)state;
+    lg_allow_host allow[1];
+    sq_err err = {{0}};
+    char why[SQ_ERR_MAX];
+    lg_host_policy p = {.have_target = 1, .allow = allow, .n_allow = 0};
+    assert_int_equal(lg_origin_parse("http://127.0.0.1:8080/api", &p.target, &err), 0);
+    assert_int_equal(lg_host_check(&p, "http://127.0.0.1:8080/items/1", "location", why,
+                                   sizeof why, &err), 1);
+    assert_int_equal(lg_host_check(&p, "http://127.0.0.1:8081/items/1", "location", why,
+                                   sizeof why, &err), 0);
+    assert_string_equal(why, "location points at another host (127.0.0.1:8081); rerun with "
+                             "--allow-host 127.0.0.1:8081 to delete there");
+    assert_int_equal(lg_host_check(&p, "http://[::1]:8080/x", "the URL", why, sizeof why, &err),
+                     0);
+    assert_string_equal(why, "the URL points at another host ([::1]:8080); rerun with "
+                             "--allow-host [::1]:8080 to delete there");
+    assert_int_equal(lg_host_check(&p, "https://127.0.0.1:8080/x", "location", why, sizeof why,
+                                   &err), 0);
+    assert_string_equal(why, "location uses https, not the target's http (127.0.0.1:8080); "
+                             "rerun with --allow-host 127.0.0.1:8080 to delete there");
+    assert_int_equal(lg_allow_host_parse("127.0.0.1:8081", &allow[0], &err), 0);
+    p.n_allow = 1;
+    assert_int_equal(lg_host_check(&p, "http://127.0.0.1:8081/items/1", "location", why,
+                                   sizeof why, &err), 1);
+    assert_int_equal(lg_host_check(&p, "http://[zz]/", "location", why, sizeof why, &err),
+                     -EINVAL);
+
+    /* the target with its default port */
+    assert_int_equal(lg_origin_parse("https://API.example", &p.target, &err), 0);
+    assert_int_equal(lg_host_check(&p, "https://api.example:443/x", "location", why, sizeof why,
+                                   &err), 1);
+    assert_int_equal(lg_host_check(&p, "http://api.example/x", "location", why, sizeof why,
+                                   &err), 0);
+    assert_string_equal(why, "location points at another host (api.example:80); rerun with "
+                             "--allow-host api.example:80 to delete there");
+
+    /* no target: everything needs --allow-host */
+    lg_host_policy none = {.no_target = "no \"target\""};
+    assert_int_equal(lg_host_check(&none, "http://h/x", "location", why, sizeof why, &err), 0);
+    assert_string_equal(why, "location points at h:80 and run.json has no target to compare it "
+                             "with (no \"target\"); rerun with --allow-host h:80 to delete "
+                             "there");
+}
+
 static void test_classify(void **state)
 {
     (void)state;
@@ -225,7 +430,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_ok),   cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_expand),     cmocka_unit_test(test_url_base),
-        cmocka_unit_test(test_classify),   cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_origin),     cmocka_unit_test(test_allow_host),
+        cmocka_unit_test(test_host_check), cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_backoff),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
 }
