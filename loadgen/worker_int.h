@@ -23,6 +23,8 @@
 #define LG_TRACEPARENT_LINE LG_TRACEPARENT_PREFIX "00000000000000000000000000000000-0000000000000000-01"
 #define LG_TRACEPARENT_LEN 68 /* strlen(LG_TRACEPARENT_LINE) */
 
+#define LG_MAX_ADDRS 8 /* addresses of the target host tried in turn */
+
 typedef struct lg_worker lg_worker;
 typedef struct lg_conn lg_conn; /* xfer_native.c's connection */
 
@@ -115,8 +117,10 @@ struct lg_worker {
     ev_timer curl_timer; /* CURLMOPT_TIMERFUNCTION */
 
     /* native transport */
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
+    struct sockaddr_storage addrs[LG_MAX_ADDRS]; /* what the target's host resolved to */
+    socklen_t addr_lens[LG_MAX_ADDRS];
+    unsigned n_addrs;
+    unsigned addr_cur; /* the address new connections try first (the last that worked) */
     char *request;       /* the request head template (owned) */
     size_t request_len;
     size_t trace_offset; /* where the trace hex sits in the head */

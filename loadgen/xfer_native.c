@@ -39,6 +39,7 @@ struct lg_conn {
     int retried;        /* it was already retried once on a fresh connection */
     int got_bytes;      /* some of the response arrived */
     int pending_errno;  /* a connect that failed at once, reported from the loop */
+    unsigned addr_tries; /* addresses of the target this connect attempt has tried */
     size_t written;
     char *head;         /* this slot's request head (trace digits rewritten) */
     /* the request being sent: the configured one, or a replayed one */
@@ -109,7 +110,8 @@ static void conn_open(lg_conn *c)
 {
     lg_worker *w = c->w;
     c->reused = 0;
-    c->fd = socket(w->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const struct sockaddr_storage *addr = &w->addrs[w->addr_cur];
+    c->fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0) {
         conn_fail(c, LG_ERR_CONNECT, "socket: %s", strerror(errno));
         return;
@@ -117,7 +119,7 @@ static void conn_open(lg_conn *c)
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->events = 0;
-    if (connect(c->fd, (struct sockaddr *)&w->addr, w->addr_len) == 0) {
+    if (connect(c->fd, (const struct sockaddr *)addr, w->addr_lens[w->addr_cur]) == 0) {
         c->state = CONN_WRITING;
         conn_write(c);
         return;
@@ -266,11 +268,21 @@ static void on_conn_io(struct ev_loop *loop, ev_io *io, int revents)
         c->pending_errno = 0;
         if (!e && getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
             e = errno;
+        if (e && e != ETIMEDOUT && c->addr_tries + 1 < c->w->n_addrs) {
+            /* e.g. "localhost" gave ::1 first and the server listens on 127.0.0.1
+             * only: the next address, which new connections then try first */
+            c->addr_tries++;
+            c->w->addr_cur = (c->w->addr_cur + 1) % c->w->n_addrs;
+            conn_close(c);
+            conn_open(c);
+            return;
+        }
         if (e) {
             conn_fail(c, e == ETIMEDOUT ? LG_ERR_TIMEOUT : LG_ERR_CONNECT, "connect to %s: %s",
                       c->w->target_name, strerror(e));
             return;
         }
+        c->addr_tries = 0;
         c->state = CONN_WRITING;
         conn_write(c);
         return;
@@ -422,8 +434,10 @@ static int native_init(lg_worker *w, sq_err *err)
         rc = sq_errf(err, -EHOSTUNREACH, "cannot resolve '%s': %s", bare, gai_strerror(gai));
         goto out;
     }
-    memcpy(&w->addr, ai->ai_addr, ai->ai_addrlen);
-    w->addr_len = ai->ai_addrlen;
+    for (const struct addrinfo *a = ai; a && w->n_addrs < LG_MAX_ADDRS; a = a->ai_next) {
+        memcpy(&w->addrs[w->n_addrs], a->ai_addr, a->ai_addrlen);
+        w->addr_lens[w->n_addrs++] = a->ai_addrlen;
+    }
     freeaddrinfo(ai);
     snprintf(w->target_name, sizeof w->target_name, "%s:%s", host, port);
     char host_header[300];
@@ -555,6 +569,7 @@ static void native_start(lg_worker *w, lg_xfer *x)
     c->got_bytes = 0;
     c->retried = 0;
     c->pending_errno = 0;
+    c->addr_tries = 0;
     ev_now_update(w->loop);
     ev_timer_set(&c->timer, (double)w->cfg->timeout_ns / 1e9, 0.);
     ev_timer_start(w->loop, &c->timer);
