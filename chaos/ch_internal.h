@@ -250,24 +250,42 @@ typedef struct ch_proxy_cfg {
 typedef struct ch_proxy_stats {
     uint64_t conns;    /* connections proxied */
     uint64_t refused;  /* accepted but not redirected ones (closed) or upstream failures */
+    uint64_t looped;   /* its own upstream connections that came back (reset) */
     uint64_t bytes[2]; /* relayed, per direction */
     int peak;          /* most connections at once */
 } ch_proxy_stats;
 
 typedef struct ch_proxy ch_proxy;
 
-/* Starts a proxy listening on 0.0.0.0 at a free port, with its thread,
- * in the calling thread's network namespace (the thread inherits it, so
- * call this inside the fault's namespace). Returns 0 and a proxy owned by
- * the caller (ch_proxy_stop), or a negative errno with err set. */
+/* Descriptors the proxy always leaves to the rest of the agent (its
+ * revert runs iptables programs through pipes, opens the lock file and
+ * the namespace): the proxy takes two per connection from what remains. */
+#define CH_PROXY_FD_RESERVE 64
+
+/* The most connections --max-conns may ask for under this process's
+ * open-files hard limit (the proxy raises the soft limit to it):
+ * (hard - CH_PROXY_FD_RESERVE) / 2, at most CH_PROXY_MAX_CONNS_LIMIT; 0
+ * when not even one fits. *hard receives the limit (may be NULL). */
+int ch_proxy_conn_limit(long *hard);
+
+/* Starts a proxy listening on 0.0.0.0 at a free port (never cfg->port),
+ * with its thread, in the calling thread's network namespace (the thread
+ * inherits it, so call this inside the fault's namespace). It proxies at
+ * most max_conns connections, fewer when the open-files limit (soft,
+ * raised to hard) minus the descriptors open now and CH_PROXY_FD_RESERVE
+ * does not hold two per connection (-EMFILE when not one fits). Returns 0
+ * and a proxy owned by the caller (ch_proxy_stop), or a negative errno
+ * with err set. */
 int ch_proxy_start(const ch_proxy_cfg *cfg, ch_proxy **out, sq_err *err);
 
 /* The port the proxy listens on. */
 int ch_proxy_port(const ch_proxy *p);
 
-/* Stops the thread, closes the listener and every connection (what they
- * still held is dropped), copies the stats into *st (may be NULL) and
- * frees p. NULL is fine. */
+/* Stops the thread, closes the listener and every connection, copies the
+ * stats into *st (may be NULL) and frees p. NULL is fine. A connection
+ * still open has not forwarded both ends of stream (or still holds data,
+ * which is dropped): both its sockets are closed with a reset (SO_LINGER
+ * 0), never a FIN that would make a cut-off stream look complete. */
 void ch_proxy_stop(ch_proxy *p, ch_proxy_stats *st);
 
 int ch_proc_plan(ch_fault *f, sq_err *err);

@@ -88,6 +88,39 @@ static int delay_flags_ok(const ch_spec *s, sq_err *err)
         return sq_errf(err, -EINVAL, "--proto: the delay proxy relays tcp only");
     if (s->max_conns < 0 || s->max_conns > CH_PROXY_MAX_CONNS_LIMIT)
         return sq_errf(err, -EINVAL, "--max-conns: must be 1..%d", CH_PROXY_MAX_CONNS_LIMIT);
+    /* netem counts in microseconds: anything finer would be journaled as
+     * a value that apply and revert both refuse. */
+    if (s->dev && s->latency_ns % 1000)
+        return sq_errf(err, -EINVAL, "--latency: delay --dev (netem) takes a whole number of "
+                                     "microseconds, at least 1us (got %lld ns)",
+                       (long long)s->latency_ns);
+    if (s->dev && s->jitter_ns % 1000)
+        return sq_errf(err, -EINVAL, "--jitter: delay --dev (netem) takes 0 or a whole number of "
+                                     "microseconds, at least 1us (got %lld ns)",
+                       (long long)s->jitter_ns);
+    return 0;
+}
+
+/* The proxy's connection cap for s: --max-conns, refused when the
+ * open-files hard limit cannot hold it (two descriptors per connection
+ * beside CH_PROXY_FD_RESERVE), or the default lowered to what fits. 0 and
+ * *out; -EINVAL (usage) or -EMFILE (the limit is too low for any) with err
+ * set. */
+static int delay_max_conns(const ch_spec *s, int *out, sq_err *err)
+{
+    long hard;
+    int lim = ch_proxy_conn_limit(&hard);
+    if (lim < 1)
+        return sq_errf(err, -EMFILE, "delay --port: the open-files hard limit (%ld, ulimit -Hn) "
+                                     "is too low for the proxy: it keeps %d open files for the "
+                                     "revert and needs 2 per connection",
+                       hard, CH_PROXY_FD_RESERVE);
+    if (s->max_conns > lim)
+        return sq_errf(err, -EINVAL, "--max-conns %d: the proxy needs 2 open files per "
+                                     "connection and keeps %d for the revert, and this process "
+                                     "may open at most %ld (ulimit -Hn): at most %d here",
+                       s->max_conns, CH_PROXY_FD_RESERVE, hard, lim);
+    *out = s->max_conns ? s->max_conns : CH_PROXY_MAX_CONNS < lim ? CH_PROXY_MAX_CONNS : lim;
     return 0;
 }
 
@@ -100,6 +133,9 @@ int ch_delay_plan(ch_fault *f, sq_err *err)
         return rc;
     if (s->dev)
         return ch_tc_plan_netem(f, err);
+    int max_conns;
+    if ((rc = delay_max_conns(s, &max_conns, err)))
+        return rc;
     json_t *rules = json_array(), *nsid = NULL;
     if (!rules)
         return sq_errf(err, -ENOMEM, "out of memory");
@@ -121,19 +157,22 @@ int ch_delay_plan(ch_fault *f, sq_err *err)
                            (json_int_t)s->latency_ns, "jitter_ns", (json_int_t)s->jitter_ns,
                            "direction",
                            dir == CH_DIR_BOTH ? "both" : dir == CH_DIR_OUT ? "out" : "in",
-                           "max_conns", s->max_conns ? s->max_conns : CH_PROXY_MAX_CONNS,
-                           "rules", rules);
+                           "max_conns", max_conns, "rules", rules);
     if (!op || json_array_append_new(f->ops, op))
         return sq_errf(err, -ENOMEM, "out of memory");
     return 0;
 }
 
-/* The proxy's configuration for spec s. */
-static ch_proxy_cfg proxy_cfg(const ch_spec *s)
+/* The proxy's configuration for f: its spec, and the connection cap its
+ * plan settled on. */
+static ch_proxy_cfg proxy_cfg(const ch_fault *f)
 {
+    const ch_spec *s = &f->spec;
     int dir = s->direction ? s->direction : CH_DIR_IN;
+    json_t *px = json_object_get(json_array_get(f->ops, 0), "proxy");
+    int max_conns = (int)json_integer_value(json_object_get(px, "max_conns"));
     ch_proxy_cfg cfg = {.port = s->port,
-                        .max_conns = s->max_conns ? s->max_conns : CH_PROXY_MAX_CONNS,
+                        .max_conns = max_conns > 0 ? max_conns : CH_PROXY_MAX_CONNS,
                         .buf_cap = CH_PROXY_BUF,
                         .mark = CH_PROXY_MARK};
     /* Direction 0 is data sent to the port (--direction in), 1 the data
@@ -160,7 +199,7 @@ int ch_delay_start(ch_fault *f, sq_err *err)
     int rc = ch_netns_enter_op(op, &saved, err); /* the planned namespace, by identity */
     if (rc)
         return rc;
-    ch_proxy_cfg cfg = proxy_cfg(s);
+    ch_proxy_cfg cfg = proxy_cfg(f);
     rc = ch_proxy_start(&cfg, &f->proxy, err);
     ch_netns_leave(saved);
     if (rc)
@@ -191,10 +230,15 @@ void ch_delay_stop(ch_fault *f)
     ch_proxy_stop(f->proxy, &st);
     f->proxy = NULL;
     json_decref(f->stats);
-    f->stats = json_pack("{s:I, s:I, s:I, s:I, s:i}", "connections", (json_int_t)st.conns,
-                         "refused", (json_int_t)st.refused, "bytes_in",
-                         (json_int_t)st.bytes[0], "bytes_out", (json_int_t)st.bytes[1],
-                         "peak_conns", st.peak);
+    f->stats = json_pack("{s:I, s:I, s:I, s:I, s:I, s:i}", "connections", (json_int_t)st.conns,
+                         "refused", (json_int_t)st.refused, "looped", (json_int_t)st.looped,
+                         "bytes_in", (json_int_t)st.bytes[0], "bytes_out",
+                         (json_int_t)st.bytes[1], "peak_conns", st.peak);
+    if (f->stats && st.looped)
+        json_object_set_new(f->stats, "warning",
+                            json_string("the proxy's own connections were redirected back into "
+                                        "it: another rule rewrites packet marks (e.g. CONNMARK "
+                                        "--restore-mark in mangle OUTPUT); they were reset"));
 }
 
 /* Prints the proxy's part of a dry run: what starts before the rules are
@@ -206,10 +250,11 @@ void ch_delay_describe(const ch_fault *f, int after, FILE *out)
         return;
     if (after) {
         fprintf(out, "  revert: then the proxy stops: new connections go direct again; those "
-                     "still going through it are closed\n");
+                     "still going through it are reset on both sides (data it held is "
+                     "dropped)\n");
         return;
     }
-    ch_proxy_cfg cfg = proxy_cfg(s);
+    ch_proxy_cfg cfg = proxy_cfg(f);
     fprintf(out, "  proxy: a thread of this process%s%s listens on 0.0.0.0:%s (a free port, "
                  "chosen when it starts), at most %d connections at once;\n",
             s->netns ? " in network namespace " : "", s->netns ? s->netns : "",

@@ -6,12 +6,21 @@
  * not redirected again), and relays both directions, holding each chunk it
  * reads back by latency ± jitter before forwarding it, in order. Memory is
  * bounded: a direction stops reading while its queue is full, and at most
- * max_conns connections are proxied (more wait in the listen queue).
+ * max_conns connections are proxied (more wait in the listen queue), fewer
+ * when the open-files limit is lower: CH_PROXY_FD_RESERVE descriptors are
+ * always left to the agent, whose revert needs them. A connection whose
+ * upstream socket cannot be had (EMFILE, ENFILE) waits, like those in the
+ * listen queue. One of its own upstream connections redirected back into
+ * it (a rule rewrote the mark) is refused with a reset, and said once.
+ * When it stops (or the agent dies), every connection still open is reset
+ * on both sides: a FIN would tell the other end that a stream cut short
+ * was complete.
  *
  * One epoll loop, level-triggered; the timer is a min-heap of each
  * direction's next due time. Connections are freed only at the end of a
  * loop turn, so an event later in the same batch never sees freed memory. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -32,6 +41,8 @@
 
 #include "chaos/ch_internal.h"
 #include "core/clock.h"
+#include "core/limits.h"
+#include "core/log.h"
 
 struct conn;
 
@@ -57,8 +68,11 @@ typedef struct conn {
     int fd[2];
     uint32_t mask[2];         /* events registered for fd[i] */
     int reg[2];               /* fd[i] is in the epoll set */
-    int connecting;           /* the upstream connect is in progress */
+    int connecting;           /* the upstream connect is in progress (or waits) */
+    int waiting;              /* no upstream socket yet: out of descriptors */
     int dead;
+    struct sockaddr_in dst;   /* the original destination */
+    struct sockaddr_in up;    /* the upstream socket's own address */
     end ends[2];
     half h[2];                /* h[0]: client -> upstream; h[1]: back */
 } conn;
@@ -68,11 +82,14 @@ struct ch_proxy {
     int lfd, epfd, wakefd;
     int port;
     int listening;           /* lfd registered for EPOLLIN */
-    int64_t starved_until;   /* accept hit the fd limit: retry then */
+    int64_t starved_until;   /* out of descriptors: retry then (1 = at once) */
     pthread_t thread;
     int running;
     conn *live, *grave;
     int n_conns;
+    int conn_cap;            /* max_conns, or fewer as the open-files limit allows */
+    int n_waiting;           /* connections waiting for an upstream socket */
+    int loop_warned;         /* the loop warning was printed */
     ch_heap heap;
     uint64_t rng;
     ch_proxy_stats st;
@@ -85,15 +102,55 @@ static half *half_of(ch_heap_node *n)
     return (half *)(void *)((char *)n - offsetof(half, hn));
 }
 
-/* Raises the open-files soft limit to the hard limit: each proxied
- * connection takes two descriptors. */
-static void raise_nofile(void)
+/* The --max-conns bound under the open-files hard limit (see
+ * ch_internal.h). */
+int ch_proxy_conn_limit(long *hard)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+    long h = 1L << 30;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+        rl.rlim_max < (rlim_t)h)
+        h = (long)rl.rlim_max;
+    if (hard)
+        *hard = h;
+    long n = (h - CH_PROXY_FD_RESERVE) / 2;
+    return n < 1 ? 0 : n > CH_PROXY_MAX_CONNS_LIMIT ? CH_PROXY_MAX_CONNS_LIMIT : (int)n;
+}
+
+/* How many descriptors this process has open (from /proc/self/fd), or -1. */
+static long fds_in_use(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the directory's own descriptor */
+}
+
+/* Raises the open-files soft limit to the hard limit and works out how many
+ * connections fit beside the descriptors already open, keeping
+ * CH_PROXY_FD_RESERVE for the agent (its revert runs iptables): two per
+ * connection. 0 and *cap (at most max_conns), or -EMFILE with err set. */
+static int conn_cap(int max_conns, int *cap, sq_err *err)
+{
+    long soft = sq_raise_fd_limit();
+    long used = fds_in_use();
+    if (soft < 0 || used < 0) {
+        *cap = max_conns; /* cannot tell: accept() and socket() failures still pause */
+        return 0;
     }
+    long room = (soft - CH_PROXY_FD_RESERVE - used) / 2;
+    if (room < 1)
+        return sq_errf(err, -EMFILE,
+                       "delay proxy: the open-files limit (%ld, ulimit -n) leaves no room for "
+                       "connections: %ld descriptors are open and %d are kept for the revert",
+                       soft, used, CH_PROXY_FD_RESERVE);
+    *cap = room < max_conns ? (int)room : max_conns;
+    return 0;
 }
 
 /* Registers, changes or removes the listener's interest (paused while at
@@ -119,6 +176,16 @@ static void half_resched(ch_proxy *p, conn *c, int i)
         ch_heap_remove(&p->heap, &h->hn);
 }
 
+/* Makes fd close with a reset (abort on) or normally. Proxied sockets are
+ * aborting from the start, so that whoever closes them — the proxy, or the
+ * kernel when the agent dies — never passes a cut-off stream off as
+ * complete; only a connection that ended is closed normally. */
+static void set_abort(int fd, int abort)
+{
+    struct linger lg = {abort, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+}
+
 /* Closes both sockets of c (with a reset when hard) and moves it to the
  * graveyard, freed at the end of the loop turn. */
 static void conn_close(ch_proxy *p, conn *c, int hard)
@@ -130,10 +197,7 @@ static void conn_close(ch_proxy *p, conn *c, int hard)
         ch_heap_remove(&p->heap, &c->h[i].hn);
         if (c->fd[i] < 0)
             continue;
-        if (hard) {
-            struct linger lg = {1, 0};
-            setsockopt(c->fd[i], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        }
+        set_abort(c->fd[i], hard);
         close(c->fd[i]); /* also leaves the epoll set */
         c->fd[i] = -1;
     }
@@ -147,8 +211,19 @@ static void conn_close(ch_proxy *p, conn *c, int hard)
     c->next = p->grave;
     p->grave = c;
     p->n_conns--;
-    if (p->starved_until == 0)
+    if (c->waiting)
+        p->n_waiting--;
+    if (p->starved_until)
+        p->starved_until = 1; /* descriptors were freed: retry at the end of this turn */
+    else
         listen_set(p, 1);
+}
+
+/* 1 when c has data held back, or has not forwarded the end of stream of
+ * both directions: closing it with a FIN would cut a stream short. */
+static int conn_unfinished(const conn *c)
+{
+    return c->h[0].q.head || c->h[1].q.head || !c->h[0].dst_shut || !c->h[1].dst_shut;
 }
 
 /* Frees the connections closed during this loop turn. */
@@ -170,6 +245,8 @@ static void bury(ch_proxy *p)
 static void conn_sync(ch_proxy *p, conn *c)
 {
     for (int s = 0; s < 2 && !c->dead; s++) {
+        if (c->fd[s] < 0)
+            continue; /* no upstream socket yet */
         uint32_t want = 0;
         if (s == 1 && c->connecting) {
             want = EPOLLOUT;
@@ -295,63 +372,163 @@ static void on_event(ch_proxy *p, conn *c, int s, uint32_t events, int64_t now)
         conn_sync(p, c);
 }
 
-/* Opens the upstream connection for a client accepted on fd: to the
- * original destination, marked, non-blocking. Returns the new connection,
- * or NULL after closing fd (not redirected to our port, or no upstream). */
+/* Opens c's upstream socket, marked, non-blocking, and starts connecting
+ * it to the original destination. 0; -EAGAIN when no descriptor (or
+ * buffer) can be had now (c waits, nothing changed); another negative
+ * errno when the connection cannot be made (the caller resets c). */
+static int conn_connect(ch_proxy *p, conn *c)
+{
+    int one = 1, e;
+    int up = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (up < 0) {
+        e = errno;
+        return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM ? -EAGAIN : -e;
+    }
+    if (setsockopt(up, SOL_SOCKET, SO_MARK, &p->cfg.mark, sizeof p->cfg.mark) < 0)
+        goto fail;
+    setsockopt(up, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    set_abort(up, 1);
+    int rc = connect(up, (struct sockaddr *)&c->dst, sizeof c->dst);
+    if (rc < 0 && errno != EINPROGRESS)
+        goto fail;
+    /* Its own address: a connection accepted from there later is a loop. */
+    socklen_t ul = sizeof c->up;
+    if (getsockname(up, (struct sockaddr *)&c->up, &ul) < 0)
+        goto fail;
+    c->fd[1] = up;
+    c->connecting = rc < 0;
+    if (c->waiting) {
+        c->waiting = 0;
+        p->n_waiting--;
+    }
+    return 0;
+fail:
+    e = errno;
+    close(up);
+    return -e;
+}
+
+/* The live connection whose upstream socket has address a (a connection
+ * of the proxy's own that came back into it), or NULL. */
+static conn *upstream_at(ch_proxy *p, const struct sockaddr_in *a)
+{
+    for (conn *o = p->live; o; o = o->next)
+        if (o->fd[1] >= 0 && o->up.sin_port == a->sin_port &&
+            o->up.sin_addr.s_addr == a->sin_addr.s_addr)
+            return o;
+    return NULL;
+}
+
+/* Refuses a connection that is one of the proxy's own coming back: resets
+ * it and the connection it came from, and says why once. */
+static void refuse_loop(ch_proxy *p, conn *from)
+{
+    p->st.looped++;
+    if (!p->loop_warned) {
+        char a[INET_ADDRSTRLEN] = "?";
+        inet_ntop(AF_INET, &from->dst.sin_addr, a, sizeof a);
+        sq_warn("delay proxy: its own connection to %s:%d was redirected back into it: another "
+                "rule rewrites packet marks (e.g. CONNMARK --restore-mark or MARK in the mangle "
+                "table's OUTPUT chain), so the nat rule no longer recognises the proxy's mark "
+                "%#x; such connections are reset (see docs/chaos.md, Delay)",
+                a, ntohs(from->dst.sin_port), (unsigned)p->cfg.mark);
+        p->loop_warned = 1;
+    }
+    conn_close(p, from, 1);
+}
+
+/* Takes a client accepted on fd: checks that it was redirected to the
+ * faulted port and is not one of the proxy's own upstream connections,
+ * then opens its upstream connection (or lets it wait for a descriptor).
+ * Returns the new connection, or NULL after resetting fd. */
 static conn *conn_open(ch_proxy *p, int fd)
 {
-    struct sockaddr_in dst;
-    socklen_t dl = sizeof dst;
-    int one = 1, up = -1;
-    conn *c = NULL;
+    struct sockaddr_in dst, peer;
+    socklen_t dl = sizeof dst, pl = sizeof peer;
+    int one = 1;
+    conn *c = NULL, *from;
+    if (getpeername(fd, (struct sockaddr *)&peer, &pl) < 0 || peer.sin_family != AF_INET)
+        goto fail;
+    if ((from = upstream_at(p, &peer))) {
+        refuse_loop(p, from);
+        goto reset;
+    }
     if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &dst, &dl) < 0 || dst.sin_family != AF_INET ||
         ntohs(dst.sin_port) != p->cfg.port)
         goto fail; /* not one of ours (a direct connection to the proxy's port) */
-    up = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (up < 0 || setsockopt(up, SOL_SOCKET, SO_MARK, &p->cfg.mark, sizeof p->cfg.mark) < 0)
-        goto fail;
-    setsockopt(up, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    int rc = connect(up, (struct sockaddr *)&dst, sizeof dst);
-    if (rc < 0 && errno != EINPROGRESS)
-        goto fail;
+    set_abort(fd, 1);
     c = calloc(1, sizeof *c);
     if (!c)
         goto fail;
     c->fd[0] = fd;
-    c->fd[1] = up;
-    c->connecting = rc < 0;
+    c->fd[1] = -1;
+    c->dst = dst;
+    c->connecting = 1;
+    c->waiting = 1;
+    p->n_waiting++;
     for (int i = 0; i < 2; i++) {
         c->ends[i] = (end){c, i};
         c->h[i].c = c;
         c->h[i].i = i;
         c->h[i].hn.idx = CH_HEAP_NONE;
     }
-    return c;
+    int rc = conn_connect(p, c);
+    if (rc == 0 || rc == -EAGAIN)
+        return c;
+    p->n_waiting--;
+    free(c);
 fail:
     p->st.refused++;
-    struct linger lg = {1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+reset:
+    set_abort(fd, 1);
     close(fd);
-    if (up >= 0)
-        close(up);
     return NULL;
 }
 
-/* Accepts what the listen queue holds, up to max_conns. */
+/* Pauses accepting for 100 ms (or until a connection ends): out of
+ * descriptors. */
+static void starve(ch_proxy *p, int64_t now)
+{
+    listen_set(p, 0);
+    p->starved_until = now + 100 * 1000000LL;
+}
+
+/* Gives the connections that wait for an upstream socket another try;
+ * pauses again when there is still none. */
+static void retry_waiting(ch_proxy *p, int64_t now)
+{
+    for (conn *c = p->live, *next; c && p->n_waiting > 0; c = next) {
+        next = c->next;
+        if (!c->waiting)
+            continue;
+        int rc = conn_connect(p, c);
+        if (rc == -EAGAIN) {
+            starve(p, now);
+            return;
+        }
+        if (rc < 0) {
+            p->st.refused++;
+            conn_close(p, c, 1);
+            continue;
+        }
+        half_resched(p, c, 0);
+        conn_sync(p, c);
+    }
+}
+
+/* Accepts what the listen queue holds, up to the connection cap; pauses
+ * when out of descriptors (a connection whose upstream socket could not be
+ * had waits for one). */
 static void accept_all(ch_proxy *p, int64_t now)
 {
-    while (p->n_conns < p->cfg.max_conns) {
+    while (p->n_conns < p->conn_cap && !p->starved_until) {
         int fd = accept4(p->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
                 continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                /* Out of descriptors: pause, retry in 100 ms (or sooner when
-                 * a connection ends). */
-                listen_set(p, 0);
-                p->starved_until = now + 100 * 1000000LL;
-            }
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                starve(p, now);
             return;
         }
         conn *c = conn_open(p, fd);
@@ -366,8 +543,11 @@ static void accept_all(ch_proxy *p, int64_t now)
         if (p->n_conns > p->st.peak)
             p->st.peak = p->n_conns;
         conn_sync(p, c);
+        if (c->waiting)
+            starve(p, now);
     }
-    listen_set(p, 0);
+    if (!p->starved_until)
+        listen_set(p, 0);
 }
 
 /* The epoll timeout in ms until the next due chunk or the end of a pause. */
@@ -407,7 +587,8 @@ static void *proxy_main(void *arg)
         }
         if (p->starved_until && now >= p->starved_until) {
             p->starved_until = 0;
-            if (p->n_conns < p->cfg.max_conns)
+            retry_waiting(p, now);
+            if (!p->starved_until && p->n_conns < p->conn_cap)
                 listen_set(p, 1);
         }
         now = sq_mono_ns();
@@ -436,17 +617,31 @@ int ch_proxy_start(const ch_proxy_cfg *cfg, ch_proxy **out, sq_err *err)
         rc = sq_errf(err, -ENOMEM, "out of memory");
         goto fail;
     }
-    raise_nofile();
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY)};
-    socklen_t sl = sizeof sa;
-    p->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (p->lfd < 0 || setsockopt(p->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-        bind(p->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(p->lfd, 1024) < 0 ||
-        getsockname(p->lfd, (struct sockaddr *)&sa, &sl) < 0) {
-        rc = sq_errf(err, -errno, "delay proxy: cannot listen: %s", strerror(errno));
+    /* A free port, never the faulted one (where nothing listens, the
+     * kernel may offer it: the proxy would connect to itself). */
+    for (int tries = 0; tries < 8; tries++) {
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY)};
+        socklen_t sl = sizeof sa;
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+            bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1024) < 0 ||
+            getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+            rc = sq_errf(err, -errno, "delay proxy: cannot listen: %s", strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            goto fail;
+        }
+        if (p->lfd >= 0)
+            close(p->lfd); /* the faulted port: held until now so it is not offered again */
+        p->lfd = fd;
+        p->port = ntohs(sa.sin_port);
+        if (p->port != cfg->port)
+            break;
+    }
+    if (p->port == cfg->port) {
+        rc = sq_errf(err, -EADDRINUSE, "delay proxy: no free port other than %d", cfg->port);
         goto fail;
     }
-    p->port = ntohs(sa.sin_port);
     p->epfd = epoll_create1(EPOLL_CLOEXEC);
     p->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &p->lfd};
@@ -456,6 +651,8 @@ int ch_proxy_start(const ch_proxy_cfg *cfg, ch_proxy **out, sq_err *err)
         rc = sq_errf(err, -errno, "delay proxy: epoll: %s", strerror(errno));
         goto fail;
     }
+    if ((rc = conn_cap(cfg->max_conns, &p->conn_cap, err)))
+        goto fail;
     p->listening = 1;
     /* The thread starts with every signal blocked (they belong to the
      * agent's own loop) and in this thread's network namespace. */
@@ -493,8 +690,11 @@ void ch_proxy_stop(ch_proxy *p, ch_proxy_stats *st)
             ;
         pthread_join(p->thread, NULL);
     }
+    /* A connection still here has not forwarded both ends of stream (it
+     * would have been closed): a FIN now would pass a cut-off stream off
+     * as complete, so both sides get a reset. */
     while (p->live)
-        conn_close(p, p->live, 0);
+        conn_close(p, p->live, conn_unfinished(p->live));
     bury(p);
     if (p->lfd >= 0)
         close(p->lfd); /* connections still in its queue are reset */

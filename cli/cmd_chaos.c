@@ -69,12 +69,14 @@ static const char usage[] =
     "        --rate RATE   bandwidth: 1mbit, 500kbit, 10gbit, 100kbps\n"
     "Delay:  --latency DUR  added delay (e.g. 100ms; at most 60s)\n"
     "        --jitter DUR   each delay is uniform in latency ± jitter (default 0)\n"
-    "        --dev IF       netem on what leaves IF (the kernel needs sch_netem), or\n"
+    "        --dev IF       netem on what leaves IF (the kernel needs sch_netem; whole\n"
+    "                       microseconds), or\n"
     "        --port N       the proxy: new TCP connections to port N (from this host or\n"
     "                       namespace, and arriving from others) go through it; also\n"
     "                       --src/--dst CIDR, --direction in (data sent to the port,\n"
     "                       default), out (data coming back) or both\n"
-    "        --max-conns N  proxy: connections at once (default 1024; more wait)\n"
+    "        --max-conns N  proxy: connections at once (default 1024; more wait); at\n"
+    "                       most (ulimit -Hn - 64) / 2: two open files each\n"
     "Packets (drop, reject, loss, partition):\n"
     "      --port N           packets from or to port N (tcp unless --proto udp)\n"
     "      --proto P          tcp, udp, icmp, all\n"
@@ -518,6 +520,10 @@ static int run_fault(chaos_opts *o)
                    (long long)json_integer_value(json_object_get(st, "bytes_in")),
                    (long long)json_integer_value(json_object_get(st, "bytes_out")),
                    (long long)json_integer_value(json_object_get(st, "refused")));
+        if (st && json_integer_value(json_object_get(st, "looped")) > 0)
+            printf("  %lld of its own connections looped back into it and were reset: another "
+                   "rule rewrites packet marks\n",
+                   (long long)json_integer_value(json_object_get(st, "looped")));
         fflush(stdout);
     }
 out:

@@ -111,6 +111,9 @@ usage_error "delay neither dev nor port" "delay needs --dev IF" delay --latency 
 usage_error "delay without ttl" "needs --for DUR" delay --port 8080 --latency 10ms
 usage_error "delay direction with dev" "apply to delay --port" delay --dev eth0 --direction out --latency 10ms --for 1s
 usage_error "delay max-conns with dev" "apply to delay --port" delay --dev eth0 --max-conns 5 --latency 10ms --for 1s
+usage_error "delay dev latency 1500ns" "--latency: delay --dev (netem) takes a whole number of microseconds" delay --dev eth0 --latency 1500ns --for 1s
+usage_error "delay dev latency 500ns" "--latency: delay --dev (netem) takes a whole number of microseconds" delay --dev eth0 --latency 500ns --for 1s
+usage_error "delay dev jitter 999ns" "--jitter: delay --dev (netem) takes 0 or a whole number of microseconds" delay --dev eth0 --latency 10ms --jitter 999ns --for 1s
 usage_error "delay udp" "tcp only" delay --port 53 --proto udp --latency 10ms --for 1s
 usage_error "delay max-conns 0" "--max-conns" delay --port 8080 --latency 10ms --max-conns 0 --for 1s
 usage_error "delay with rate" "delay takes" delay --port 8080 --latency 10ms --rate 1mbit --for 1s

@@ -1,9 +1,11 @@
 /* test_delay.c — unit tests for the delay fault's pure parts: the proxy's
  * delay queues (order kept under jitter, the byte cap, the end-of-stream
  * mark), the random delay's range, the timer heap, and the planner's
- * validation (both modes) and proxy plan. The nat rule text is tested in
+ * validation (both modes: netem's whole microseconds, --max-conns under
+ * the open-files limit) and proxy plan; the proxy's own start under a low
+ * open-files limit. The nat rule text is tested in
  * test_iptables.c, forged nat and netem journal ops in test_iptables.c and
- * test_agent.c. No sockets, no root. */
+ * test_agent.c. No root; one test starts a proxy (a listening socket). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "chaos/ch_internal.h"
 
@@ -216,6 +221,139 @@ static void test_plan_errors(void **state)
     expect_plan(&s, -EPERM, "SSH");
 }
 
+/* delay --dev journals microseconds: a latency or jitter that is not a
+ * whole number of them (which apply and revert would refuse) is a usage
+ * error, before the kernel is probed for netem. */
+static void test_plan_netem_units(void **state)
+{
+    (void)state;
+    ch_spec s;
+    base(&s);
+    s.port = 0;
+    s.dev = "veth0";
+    s.latency_ns = 500;
+    expect_plan(&s, -EINVAL, "--latency: delay --dev (netem) takes a whole number of microseconds");
+    s.latency_ns = 1500;
+    expect_plan(&s, -EINVAL, "got 1500 ns");
+    s.latency_ns = 100000000;
+    s.jitter_ns = 999;
+    expect_plan(&s, -EINVAL, "--jitter: delay --dev (netem) takes 0 or a whole number");
+    s.jitter_ns = 1000001;
+    expect_plan(&s, -EINVAL, "--jitter");
+    /* The proxy takes any nanosecond value. */
+    base(&s);
+    s.latency_ns = 1500;
+    s.jitter_ns = 999;
+    ch_fault *f = NULL;
+    sq_err err;
+    assert_int_equal(ch_fault_plan(&s, &f, &err), 0);
+    ch_fault_free(f);
+}
+
+/* In a child with RLIMIT_NOFILE lowered to n:n, plans a delay --port with
+ * --max-conns mc (0 = default). Returns the plan's code, and the journaled
+ * max_conns in *got, or 1000 + a step number when the child failed. */
+static int plan_under_nofile(rlim_t n, int mc, int *got, char *msg, size_t len)
+{
+    int pfd[2];
+    if (pipe(pfd) < 0)
+        return 1000;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pfd[0]);
+        struct rlimit rl = {n, n};
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            _exit(1);
+        ch_spec s;
+        base(&s);
+        s.max_conns = mc;
+        ch_fault *f = NULL;
+        sq_err err = {{0}};
+        int rc = ch_fault_plan(&s, &f, &err), m = 0;
+        if (rc == 0) {
+            json_t *px = json_object_get(json_array_get(ch_fault_ops(f), 0), "proxy");
+            m = (int)json_integer_value(json_object_get(px, "max_conns"));
+            ch_fault_free(f);
+        }
+        dprintf(pfd[1], "%d %d %s", rc, m, err.msg);
+        _exit(0);
+    }
+    close(pfd[1]);
+    char buf[600] = "";
+    ssize_t r = read(pfd[0], buf, sizeof buf - 1);
+    close(pfd[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (r <= 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+        return 1001;
+    buf[r] = '\0';
+    int rc = 0, off = 0;
+    if (sscanf(buf, "%d %d %n", &rc, got, &off) < 2)
+        return 1002;
+    snprintf(msg, len, "%s", buf + off);
+    return rc;
+}
+
+/* --max-conns is held to the open-files hard limit: two descriptors per
+ * connection beside a reserve the revert always has; the default is
+ * lowered to what fits, and a limit below the reserve is refused. */
+static void test_plan_max_conns_nofile(void **state)
+{
+    (void)state;
+    int got = -1;
+    char msg[512];
+    assert_int_equal(plan_under_nofile(200, 500, &got, msg, sizeof msg), -EINVAL);
+    if (!strstr(msg, "--max-conns 500") || !strstr(msg, "open files") || !strstr(msg, "at most 68"))
+        fail_msg("message '%s'", msg);
+    assert_int_equal(plan_under_nofile(200, 69, &got, msg, sizeof msg), -EINVAL);
+    assert_int_equal(plan_under_nofile(200, 68, &got, msg, sizeof msg), 0);
+    assert_int_equal(got, 68);
+    assert_int_equal(plan_under_nofile(200, 0, &got, msg, sizeof msg), 0);
+    assert_int_equal(got, (200 - CH_PROXY_FD_RESERVE) / 2); /* the default, lowered */
+    assert_int_equal(plan_under_nofile(65, 0, &got, msg, sizeof msg), -EMFILE);
+    if (!strstr(msg, "too low for the proxy"))
+        fail_msg("message '%s'", msg);
+    assert_int_equal(plan_under_nofile(4096, 0, &got, msg, sizeof msg), 0);
+    assert_int_equal(got, CH_PROXY_MAX_CONNS);
+    long hard;
+    assert_true(ch_proxy_conn_limit(&hard) >= 1);
+}
+
+/* The proxy itself refuses to start when the descriptors open now leave
+ * no room beside the reserve, and starts (on another port than the
+ * faulted one) when they do. */
+static void test_proxy_nofile(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {1024, 1024};
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            _exit(1);
+        ch_proxy_cfg cfg = {.port = 9, .max_conns = 1024, .buf_cap = CH_PROXY_BUF, .mark = 0};
+        ch_proxy *p = NULL;
+        sq_err err = {{0}};
+        if (ch_proxy_start(&cfg, &p, &err) != 0)
+            _exit(2);
+        int port = ch_proxy_port(p);
+        ch_proxy_stats st;
+        ch_proxy_stop(p, &st);
+        if (port <= 0 || port == 9 || st.conns != 0)
+            _exit(3);
+        rl.rlim_cur = rl.rlim_max = CH_PROXY_FD_RESERVE + 4;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            _exit(4);
+        p = NULL;
+        if (ch_proxy_start(&cfg, &p, &err) != -EMFILE || p || !strstr(err.msg, "leaves no room"))
+            _exit(5);
+        _exit(0);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* A proxy plan: one nat iptables op whose rules wait for the proxy's port,
  * and which the journal checks would refuse until the port is filled in. */
 static void test_plan_proxy(void **state)
@@ -264,7 +402,8 @@ int main(void)
         cmocka_unit_test(test_delayq_order),   cmocka_unit_test(test_delayq_eof),
         cmocka_unit_test(test_delayq_room),    cmocka_unit_test(test_delay_pick),
         cmocka_unit_test(test_heap),           cmocka_unit_test(test_plan_errors),
-        cmocka_unit_test(test_plan_proxy),
+        cmocka_unit_test(test_plan_proxy),     cmocka_unit_test(test_plan_netem_units),
+        cmocka_unit_test(test_plan_max_conns_nofile), cmocka_unit_test(test_proxy_nofile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
