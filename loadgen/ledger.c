@@ -88,18 +88,6 @@ static char *resolve_location(const char *url, const char *loc)
     return out;
 }
 
-/* Value of hex digit c, or -1. */
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s in place (the id is stored decoded: cleanup encodes it
  * again for {id}); a sequence that would decode to NUL is kept as is. */
 static void percent_decode(char *s)
@@ -107,7 +95,7 @@ static void percent_decode(char *s)
     char *o = s;
     for (const char *p = s; *p; p++) {
         int hi, lo;
-        if (p[0] == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0 && (hi || lo)) {
+        if (p[0] == '%' && (hi = lg_hexval(p[1])) >= 0 && (lo = lg_hexval(p[2])) >= 0 && (hi || lo)) {
             *o++ = (char)(hi * 16 + lo);
             p += 2;
         } else {

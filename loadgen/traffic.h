@@ -226,6 +226,9 @@ int lg_tsrc_har(void *f, const char *name, lg_tsrc *src, sq_err *err); /* name: 
  * extension is a hint). Returns the format, or AUTO when unknown. */
 enum lg_traffic_format lg_traffic_detect(const char *head, size_t len, const char *name);
 
+/* The value of hex digit c (0-9, a-f, A-F), or -1. */
+int lg_hexval(char c);
+
 /* Parses the raw HTTP/1.x request text[0..n) (request line, headers, blank
  * line, body) into b. Returns 0, -EBADMSG (message in err) or -ENOMEM. */
 int lg_traffic_parse_http(lg_tbuild *b, const char *text, size_t n, sq_err *err);

@@ -69,8 +69,8 @@ static int quoted(const char *s, size_t len, size_t *i, span *out)
     return 0;
 }
 
-/* Value of a hex digit, or -1. */
-static int hexval(char c)
+/* Value of a hex digit, or -1; see traffic.h. */
+int lg_hexval(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -90,8 +90,8 @@ static size_t unescape(span f, char *out)
         char c = f.p[i];
         if (c == '\\' && i + 1 < f.n) {
             char d = f.p[i + 1];
-            if (d == 'x' && i + 3 < f.n && hexval(f.p[i + 2]) >= 0 && hexval(f.p[i + 3]) >= 0) {
-                out[o++] = (char)(hexval(f.p[i + 2]) * 16 + hexval(f.p[i + 3]));
+            if (d == 'x' && i + 3 < f.n && lg_hexval(f.p[i + 2]) >= 0 && lg_hexval(f.p[i + 3]) >= 0) {
+                out[o++] = (char)(lg_hexval(f.p[i + 2]) * 16 + lg_hexval(f.p[i + 3]));
                 i += 3;
                 continue;
             }
