@@ -11,8 +11,12 @@ start_target || exit 1
 run="$WORK/drill"
 state="$WORK/state"
 mkdir -m 700 "$state"
-"$SQUALL" load "$TARGET_URL/api/items" --rate 200 --duration 8s --connections 50 --timeout 5s \
-  --slo "p(99) < 100ms" --slo "recovery < 3s after freeze" -q -o "$run" &
+# the health threshold (p99 < 1 s per interval) is far from the 2 s freeze on one side and
+# from a busy CI machine's p99 on the other (100 ms failed there: the sanitized build, with
+# other tests on both CPUs, had baseline intervals at 90-115 ms); 10 s leaves 6 intervals
+# after the revert to find the 3 healthy ones in a row that mean "recovered"
+"$SQUALL" load "$TARGET_URL/api/items" --rate 200 --duration 10s --connections 50 --timeout 5s \
+  --slo "p(99) < 1s" --slo "recovery < 5s after freeze" -q -o "$run" &
 load_pid=$!
 STARTED_PIDS+=("$load_pid")
 for _ in $(seq 100); do [ -s "$run/run.json" ] && break; sleep 0.05; done
