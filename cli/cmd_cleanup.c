@@ -46,6 +46,7 @@ static const char usage[] =
     "                         X-Squall-Run)\n"
     "  -k, --insecure         do not verify the server's TLS certificate\n"
     "      --cacert F         CA bundle to verify the server with\n"
+    "      --cert F, --key F  client certificate and key\n"
     "      --dry-run          print each request (METHOD URL) instead of sending it,\n"
     "                         and 'refused METHOD URL: why' for another host; the\n"
     "                         ledger is not changed\n"
@@ -59,7 +60,7 @@ static const char usage[] =
     "finish). See docs/cleanup.md.\n";
 
 enum { OPT_REQUEST = 256, OPT_BY_TAG, OPT_RETRIES, OPT_BACKOFF, OPT_TIMEOUT, OPT_TAG_HEADER,
-       OPT_CACERT, OPT_DRY_RUN, OPT_ALLOW_HOST };
+       OPT_CACERT, OPT_DRY_RUN, OPT_ALLOW_HOST, OPT_CERT, OPT_KEY };
 
 static const struct option long_opts[] = {
     {"request", required_argument, NULL, OPT_REQUEST},
@@ -74,6 +75,8 @@ static const struct option long_opts[] = {
     {"tag-header", required_argument, NULL, OPT_TAG_HEADER},
     {"insecure", no_argument, NULL, 'k'},
     {"cacert", required_argument, NULL, OPT_CACERT},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -175,6 +178,12 @@ static int parse_flag(int c, const char *val, cleanup_flags *f)
         return 0;
     case OPT_CACERT:
         o->cacert = val;
+        return 0;
+    case OPT_CERT:
+        o->cert = val;
+        return 0;
+    case OPT_KEY:
+        o->key = val;
         return 0;
     case OPT_DRY_RUN:
         o->dry_run = 1;

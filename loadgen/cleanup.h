@@ -53,6 +53,7 @@ typedef struct lg_cleanup_opts {
     size_t n_allow_hosts;
     int insecure;         /* do not verify TLS certificates */
     const char *cacert;   /* CA bundle, or NULL */
+    const char *cert, *key; /* client certificate and key, or NULL */
     int dry_run;          /* print "METHOD URL" per request to dry_run_out; send and
                            * append nothing */
     FILE *dry_run_out;    /* where dry-run lines go (default stdout) */

@@ -108,26 +108,52 @@ static size_t keep_body(char *data, size_t size, size_t n, void *userp)
     return len;
 }
 
-/* CURLOPT_HEADERFUNCTION: notes Retry-After (in seconds) of the final
- * response; a new status line forgets an earlier one's. */
+/* How long a Retry-After value v[0..n) asks to wait; see cleanup_int.h. */
+int64_t lg_cleanup_retry_after(const char *v, size_t n, int64_t now_s)
+{
+    size_t i = 0;
+    while (i < n && (v[i] == ' ' || v[i] == '\t'))
+        i++;
+    while (n > i && strchr(" \t\r\n", v[n - 1]))
+        n--;
+    if (i == n)
+        return -1;
+    if (v[i] >= '0' && v[i] <= '9') {
+        int64_t secs = 0;
+        for (; i < n; i++) {
+            if (v[i] < '0' || v[i] > '9')
+                return -1;
+            if ((secs = secs * 10 + (v[i] - '0')) > RETRY_AFTER_MAX_S)
+                secs = RETRY_AFTER_MAX_S;
+        }
+        return secs * SQ_NS_PER_S;
+    }
+    /* an HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT"): the wait until then */
+    char date[64];
+    if (n - i >= sizeof date)
+        return -1;
+    memcpy(date, v + i, n - i);
+    date[n - i] = '\0';
+    time_t when = curl_getdate(date, NULL);
+    if (when == (time_t)-1)
+        return -1;
+    int64_t wait_s = (int64_t)when - now_s;
+    if (wait_s > RETRY_AFTER_MAX_S)
+        wait_s = RETRY_AFTER_MAX_S;
+    return wait_s > 0 ? wait_s * SQ_NS_PER_S : 0;
+}
+
+/* CURLOPT_HEADERFUNCTION: notes Retry-After (seconds, or an HTTP date) of
+ * the final response; a new status line forgets an earlier one's. */
 static size_t on_header(char *line, size_t size, size_t n, void *userp)
 {
     lg_cjob *job = userp;
     size_t len = size * n;
-    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0)
         job->retry_after_ns = -1;
-    } else if (len > 12 && strncasecmp(line, "retry-after:", 12) == 0) {
-        size_t i = 12;
-        long secs = 0;
-        while (i < len && (line[i] == ' ' || line[i] == '\t'))
-            i++;
-        if (i < len && line[i] >= '0' && line[i] <= '9') {
-            for (; i < len && line[i] >= '0' && line[i] <= '9'; i++)
-                if ((secs = secs * 10 + (line[i] - '0')) > RETRY_AFTER_MAX_S)
-                    secs = RETRY_AFTER_MAX_S;
-            job->retry_after_ns = secs * SQ_NS_PER_S;
-        }
-    }
+    else if (len > 12 && strncasecmp(line, "retry-after:", 12) == 0)
+        job->retry_after_ns = lg_cleanup_retry_after(line + 12, len - 12,
+                                                     sq_utc_ns() / SQ_NS_PER_S);
     return len;
 }
 
@@ -181,7 +207,7 @@ static int start_job(sender *st, lg_cjob *job, sq_err *err)
     bad |= curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK;
     /* POST, PUT and PATCH go with an empty body and Content-Length: 0 */
     bad |= lg_curl_set_method(e, method, NULL, 0) != 0;
-    bad |= lg_curl_set_tls(e, o->insecure, o->cacert, NULL, NULL) != 0;
+    bad |= lg_curl_set_tls(e, o->insecure, o->cacert, o->cert, o->key) != 0;
     if (bad || curl_multi_add_handle(st->multi, e) != CURLM_OK) {
         curl_easy_cleanup(e);
         return sq_errf(err, -ENOMEM, "libcurl cannot set up a transfer");

@@ -259,6 +259,11 @@ enum lg_verdict {
  * so they fail. */
 enum lg_verdict lg_cleanup_classify(long status, int transient, int bulk);
 
+/* How long a Retry-After header value v[0..n) asks to wait, in ns, at UTC
+ * second now_s: delay-seconds or an HTTP date (a past date is 0), capped at
+ * a day; -1 when the value is neither. */
+int64_t lg_cleanup_retry_after(const char *v, size_t n, int64_t now_s);
+
 /* The delay before retry number `attempt` (1 = the first retry): base
  * doubled per earlier retry, or Retry-After when it is longer, capped at
  * max_ns. retry_after_ns < 0 means none was given. */

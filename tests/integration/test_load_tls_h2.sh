@@ -8,9 +8,12 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { echo "nginx not insta
 command -v openssl >/dev/null || { echo "openssl not installed"; exit 77; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-http_port=$(free_port); tls_port=$(free_port); h2c_port=$(free_port)
+http_port=$(free_port); tls_port=$(free_port); h2c_port=$(free_port); mtls_port=$(free_port)
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
   -addext "subjectAltName=IP:127.0.0.1" -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+# a client certificate (self-signed: the mTLS server trusts exactly it)
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=squall-test-client" \
+  -keyout "$WORK/client-key.pem" -out "$WORK/client.pem" 2>/dev/null
 extra="
   log_format proto '\$server_protocol \$http_x_squall_run \$http_traceparent';
   server {
@@ -19,6 +22,16 @@ extra="
     ssl_certificate_key $WORK/key.pem;
     access_log $WORK/ngx/logs/tls.log proto;
     location / { return 200 'tls ok'; }
+  }
+  server {
+    listen 127.0.0.1:$mtls_port ssl;
+    ssl_certificate $WORK/cert.pem;
+    ssl_certificate_key $WORK/key.pem;
+    ssl_client_certificate $WORK/client.pem;
+    ssl_verify_client on;
+    access_log $WORK/ngx/logs/mtls.log proto;
+    location /items/ { return 204; }
+    location / { return 200 'mtls ok'; }
   }
   server {
     listen 127.0.0.1:$h2c_port http2;
@@ -77,5 +90,29 @@ check_eq "nginx closed model: completed = sent" \
 run="$WORK/nginx-404"
 "$SQUALL" load "http://127.0.0.1:$http_port/status404" --rate 100 --duration 1s -q -o "$run"
 check_eq "nginx 404s counted" "$(json "$run/summary.json" "d['requests']['by_status'].get('404')")" 100
+
+# client certificates (mTLS): load and cleanup present --cert/--key
+run="$WORK/mtls"
+"$SQUALL" load "https://127.0.0.1:$mtls_port/m" --rate 20 --duration 500ms --cacert "$WORK/cert.pem" \
+  --cert "$WORK/client.pem" --key "$WORK/client-key.pem" -q -o "$run"
+check_eq "mTLS with --cert/--key exits 0" "$?" 0
+check_eq "mTLS: all 200" "$(json "$run/summary.json" "d['requests']['by_status'].get('200')")" 10
+run="$WORK/mtls-nocert"
+"$SQUALL" load "https://127.0.0.1:$mtls_port/m" --rate 20 --duration 500ms --cacert "$WORK/cert.pem" -q -o "$run"
+check_eq "mTLS without a client certificate: nginx answers 400" \
+  "$(json "$run/summary.json" "d['requests']['by_status'].get('400')")" 10
+for with in no yes; do
+  dir="$WORK/mtls-cleanup-$with"
+  mkdir -p "$dir"
+  printf '{"schema":"squall.run/1","run_id":"mtls-%s","target":"https://127.0.0.1:%s/items"}\n' "$with" "$mtls_port" > "$dir/run.json"
+  printf '{"type":"created","entry":"1-0-1","run_id":"mtls-%s","method":"POST","url":"https://127.0.0.1:%s/items","status":201,"location":"https://127.0.0.1:%s/items/1","id":"1","utc_ns":1}\n' \
+    "$with" "$mtls_port" "$mtls_port" > "$dir/ledger.jsonl"
+done
+"$SQUALL" cleanup "$WORK/mtls-cleanup-no" --cacert "$WORK/cert.pem" -q 2>/dev/null
+check_eq "cleanup without a client certificate fails (exit 1)" "$?" 1
+"$SQUALL" cleanup "$WORK/mtls-cleanup-yes" --cacert "$WORK/cert.pem" --cert "$WORK/client.pem" \
+  --key "$WORK/client-key.pem" -q
+check_eq "cleanup with --cert/--key deletes (exit 0)" "$?" 0
+check "cleanup recorded the deletion" grep -q '"outcome":"deleted"' "$WORK/mtls-cleanup-yes/ledger.jsonl"
 
 finish

@@ -425,6 +425,27 @@ static void test_backoff(void **state)
     assert_int_equal(lg_cleanup_backoff(4, 0, -1, max), 0);
 }
 
+static void test_retry_after(void **state)
+{
+    (void)state;
+    const int64_t s = SQ_NS_PER_S;
+    /* 784111777 = Sun, 06 Nov 1994 08:49:37 GMT (RFC 9110's example) */
+    const int64_t now = 784111777 - 30;
+    const char *v = " 120\r\n";
+    assert_int_equal(lg_cleanup_retry_after(v, strlen(v), now), 120 * s);
+    v = "Sun, 06 Nov 1994 08:49:37 GMT\r\n";
+    assert_int_equal(lg_cleanup_retry_after(v, strlen(v), now), 30 * s);
+    assert_int_equal(lg_cleanup_retry_after(v, strlen(v), now + 100), 0); /* in the past */
+    v = "999999999";
+    assert_int_equal(lg_cleanup_retry_after(v, strlen(v), now), 86400 * s); /* capped */
+    v = "12abc";
+    assert_int_equal(lg_cleanup_retry_after(v, strlen(v), now), -1);
+    v = "soon";
+    assert_int_equal(lg_cleanup_retry_after(v, strlen(v), now), -1);
+    v = "   \r\n";
+    assert_int_equal(lg_cleanup_retry_after(v, strlen(v), now), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,7 +453,7 @@ int main(void)
         cmocka_unit_test(test_expand),     cmocka_unit_test(test_url_base),
         cmocka_unit_test(test_origin),     cmocka_unit_test(test_allow_host),
         cmocka_unit_test(test_host_check), cmocka_unit_test(test_classify),
-        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_backoff),    cmocka_unit_test(test_retry_after),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
