@@ -27,23 +27,21 @@ int ch_netns_name_ok(const char *name, sq_err *err)
     return 0;
 }
 
-/* Enters /run/netns/NAME; *saved is the namespace to return to. */
-int ch_netns_enter(const char *name, int *saved, sq_err *err)
+/* The namespace file of name: /run/netns/NAME, or this thread's own when
+ * name is NULL. */
+static void ns_path(const char *name, char *path, size_t len)
 {
-    *saved = -1;
-    if (!name)
-        return 0;
-    int rc = ch_netns_name_ok(name, err);
-    if (rc)
-        return rc;
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "/run/netns/%s", name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return sq_errf(err, -e, "network namespace '%s': %s%s", name, strerror(e),
-                       e == ENOENT ? " (see 'ip netns list')" : "");
-    }
+    if (name)
+        snprintf(path, len, "/run/netns/%s", name);
+    else
+        snprintf(path, len, "/proc/thread-self/ns/net");
+}
+
+/* Moves the calling thread into the namespace open at fd (closed here,
+ * called name in messages); *saved is the namespace to return to (owned by
+ * the caller: ch_netns_leave). Returns 0 or -errno. */
+static int switch_to(int fd, const char *name, int *saved, sq_err *err)
+{
     int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (self < 0) {
         int e = errno;
@@ -61,6 +59,26 @@ int ch_netns_enter(const char *name, int *saved, sq_err *err)
     close(fd);
     *saved = self;
     return 0;
+}
+
+/* Enters /run/netns/NAME; *saved is the namespace to return to. */
+int ch_netns_enter(const char *name, int *saved, sq_err *err)
+{
+    *saved = -1;
+    if (!name)
+        return 0;
+    int rc = ch_netns_name_ok(name, err);
+    if (rc)
+        return rc;
+    char path[PATH_MAX];
+    ns_path(name, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return sq_errf(err, -e, "network namespace '%s': %s%s", name, strerror(e),
+                       e == ENOENT ? " (see 'ip netns list')" : "");
+    }
+    return switch_to(fd, name, saved, err);
 }
 
 /* Returns to the saved namespace (nothing when saved < 0). */
@@ -82,10 +100,7 @@ int ch_netns_ident(const char *name, json_t **out, sq_err *err)
     int rc;
     if (name && (rc = ch_netns_name_ok(name, err)))
         return rc;
-    if (name)
-        snprintf(path, sizeof path, "/run/netns/%s", name);
-    else
-        snprintf(path, sizeof path, "/proc/thread-self/ns/net");
+    ns_path(name, path, sizeof path);
     if (stat(path, &st) < 0) {
         int e = errno;
         return sq_errf(err, e == ENOENT ? -ENOENT : -e, "network namespace %s: %s", path,
@@ -121,10 +136,7 @@ int ch_netns_enter_op(const json_t *op, int *saved, sq_err *err)
                                      "not touched");
     if (name && (rc = ch_netns_name_ok(name, err)))
         return rc;
-    if (name)
-        snprintf(path, sizeof path, "/run/netns/%s", name);
-    else
-        snprintf(path, sizeof path, "/proc/thread-self/ns/net");
+    ns_path(name, path, sizeof path);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
@@ -152,22 +164,7 @@ int ch_netns_enter_op(const json_t *op, int *saved, sq_err *err)
         close(fd);
         return 0; /* already there */
     }
-    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (self < 0) {
-        int e = errno;
-        close(fd);
-        return sq_errf(err, -e, "cannot open this thread's network namespace: %s", strerror(e));
-    }
-    if (setns(fd, CLONE_NEWNET) < 0) {
-        int e = errno;
-        close(fd);
-        close(self);
-        return sq_errf(err, e == EPERM ? -EPERM : -e, "cannot enter network namespace '%s': %s",
-                       name, strerror(e));
-    }
-    close(fd);
-    *saved = self;
-    return 0;
+    return switch_to(fd, name, saved, err);
 }
 
 /* Reports that a journaled object is gone with its namespace: counted as
