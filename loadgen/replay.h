@@ -99,6 +99,8 @@ typedef struct lg_rec {
     size_t headers_len;
     const char *body;     /* NULL when none */
     size_t body_len;
+    const char *route_key; /* lg_route_key of method and target */
+    unsigned char has_host, has_user_agent; /* headers sets them (a -H Host, a recorded UA) */
     char data[];
 } lg_rec;
 

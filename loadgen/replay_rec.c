@@ -8,7 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "loadgen/loadgen.h"
 #include "loadgen/replay.h"
+#include "loadgen/route.h"
 #include "loadgen/rng.h"
 
 /* A growable byte buffer. */
@@ -278,6 +280,7 @@ int lg_rec_build(const lg_traffic_req *req, const lg_rec_ctx *ctx, uint32_t clon
     }
     sbuf target = {0}, hdrs = {0}, body = {0};
     const char *content_type = NULL;
+    int has_user_agent = 0;
     int rc = -ENOMEM;
     put_target(&target, req->url, req->user, cu);
     sb_put(&hdrs, "", 0);
@@ -287,6 +290,7 @@ int lg_rec_build(const lg_traffic_req *req, const lg_rec_ctx *ctx, uint32_t clon
             continue;
         if (strcasecmp(h->name, "Content-Type") == 0)
             content_type = h->value;
+        has_user_agent |= strcasecmp(h->name, "User-Agent") == 0;
         sb_str(&hdrs, h->name);
         sb_put(&hdrs, ": ", 2);
         if (cu && strcasecmp(h->name, "Cookie") == 0)
@@ -301,6 +305,7 @@ int lg_rec_build(const lg_traffic_req *req, const lg_rec_ctx *ctx, uint32_t clon
         sb_str(&hdrs, ctx->extra_headers[i]);
         sb_put(&hdrs, "\r\n", 2);
     }
+    has_user_agent |= overridden(ctx, "User-Agent");
     if (req->body && req->body_len) {
         put_body(&body, req, content_type, cu);
         if (!body.oom && lg_template_present(body.p, body.len)) {
@@ -317,7 +322,10 @@ int lg_rec_build(const lg_traffic_req *req, const lg_rec_ctx *ctx, uint32_t clon
     if (target.oom || hdrs.oom || body.oom)
         goto out;
     size_t mlen = strlen(req->method);
-    size_t size = sizeof(lg_rec) + mlen + 1 + target.len + 1 + hdrs.len + 1 + body.len + 1;
+    char key[LG_ROUTE_KEY_MAX];
+    size_t klen = strlen(lg_route_key(req->method, target.p, key, sizeof key));
+    size_t size = sizeof(lg_rec) + mlen + 1 + target.len + 1 + hdrs.len + 1 + body.len + 1 +
+                  klen + 1;
     lg_rec *r = malloc(size);
     if (!r)
         goto out;
@@ -339,6 +347,10 @@ int lg_rec_build(const lg_traffic_req *req, const lg_rec_ctx *ctx, uint32_t clon
         p[body.len] = '\0';
         r->body = p;
     }
+    p += body.len + 1;
+    r->route_key = memcpy(p, key, klen + 1);
+    r->has_host = (unsigned char)overridden(ctx, "Host");
+    r->has_user_agent = (unsigned char)has_user_agent;
     *out = r;
     rc = 0;
 out:

@@ -52,12 +52,11 @@ void lg_xfer_trace(const lg_xfer *x, char *out)
     hex16(out + 33, x->trace_rand[2]);
 }
 
-/* The route index of a replayed request (the main route when the table
- * cannot grow). */
+/* The route index of a replayed request (its key was made with the record,
+ * off this thread; the main route when the table cannot grow). */
 static int rec_route(lg_worker *w, const lg_rec *r)
 {
-    char key[LG_ROUTE_KEY_MAX];
-    int route = lg_routes_intern(&w->routes, lg_route_key(r->method, r->target, key, sizeof key));
+    int route = lg_routes_intern(&w->routes, r->route_key);
     return route < 0 ? w->route_main : route;
 }
 

@@ -503,28 +503,15 @@ static void native_teardown(lg_worker *w, lg_xfer *x)
     x->conn = NULL;
 }
 
-/* 1 when the header block h (lines "Name: value\r\n") sets header name. */
-static int block_has(const char *h, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = h; *p; p = strchr(p, '\n') + 1) {
-        if (strncasecmp(p, name, n) == 0 && p[n] == ':')
-            return 1;
-        if (!strchr(p, '\n'))
-            break;
-    }
-    return 0;
-}
-
 /* Builds the head of slot x's replayed request into c->dyn. Returns 0 or
  * -ENOMEM. */
 static int build_rec_head(lg_worker *w, lg_conn *c, const lg_rec *r, const lg_xfer *x)
 {
     size_t len = 0;
     int rc = head_add(&c->dyn, &len, &c->dyn_cap, "%s %s HTTP/1.1\r\n", r->method, r->target);
-    if (!rc && !block_has(r->headers, "Host")) /* a -H Host: replaces the target's */
+    if (!rc && !r->has_host) /* a -H Host: replaces the target's */
         rc = head_add(&c->dyn, &len, &c->dyn_cap, "Host: %s\r\n", w->host_header);
-    if (!rc && !block_has(r->headers, "User-Agent"))
+    if (!rc && !r->has_user_agent)
         rc = head_add(&c->dyn, &len, &c->dyn_cap, "User-Agent: squall/" SQUALL_VERSION "\r\n");
     if (!rc)
         rc = head_add(&c->dyn, &len, &c->dyn_cap, "%s%s: %s\r\n%s\r\n", r->headers,

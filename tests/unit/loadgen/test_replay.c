@@ -47,6 +47,9 @@ static void test_target_and_headers(void **state)
     assert_string_equal(r->method, "GET");
     assert_string_equal(r->target, "/a/b?x=1");
     assert_string_equal(r->headers, "Accept: text/html\r\nAuthorization: Bearer test\r\n");
+    assert_string_equal(r->route_key, "GET /a/b");
+    assert_false(r->has_host);
+    assert_false(r->has_user_agent);
     assert_null(r->body);
     assert_int_equal(r->at_ns, 42);
     free(r);
