@@ -46,7 +46,6 @@ typedef struct lg_run_state {
     lg_metrics *metrics;
     lg_progress progress;
     lg_feeder *feeder; /* replay only */
-    sq_rundir *rd;
     sq_err *err; /* where write_interval reports */
     int64_t end_ns; /* mono ns the last worker finished (set after join) */
 } lg_run_state;
@@ -115,7 +114,7 @@ static int write_interval(uint64_t i, lg_stats *s, int last, void *ctx)
         if (cfg->schedule.phases[p].name[0])
             json_object_set_new(line, "phase", json_string(cfg->schedule.phases[p].name));
     }
-    int rc = sq_rundir_append(st->rd, "series.jsonl", line, err);
+    int rc = sq_rundir_append(st->sh.rd, "series.jsonl", line, err);
     json_decref(line);
     lg_stats_merge(st->total, s);
     lg_progress_interval(&st->progress, (double)end / 1e9, (double)intended / dur,
@@ -189,7 +188,8 @@ static void request_stop(lg_run_state *st)
 static void sync_ledger(lg_run_state *st)
 {
     sq_err err;
-    if (atomic_exchange(&st->sh.ledger_dirty, 0) && sq_rundir_sync(st->rd, "ledger.jsonl", &err))
+    if (atomic_exchange(&st->sh.ledger_dirty, 0) &&
+        sq_rundir_sync(st->sh.rd, "ledger.jsonl", &err))
         sq_warn("%s", err.msg);
 }
 
@@ -238,7 +238,7 @@ static int write_routes(lg_run_state *st, sq_err *err)
     if (!doc)
         rc = sq_errf(err, -ENOMEM, "out of memory writing routes.json");
     else
-        rc = sq_rundir_write_json(st->rd, "routes.json", doc, err);
+        rc = sq_rundir_write_json(st->sh.rd, "routes.json", doc, err);
     json_decref(doc);
     lg_routes_free(&all);
     return rc;
@@ -294,7 +294,6 @@ int lg_run(const lg_config *cfg, sq_rundir *rd, lg_totals *totals, sq_err *err)
     lg_shared *sh = &st->sh;
     sh->cfg = cfg;
     sh->rd = rd;
-    st->rd = rd;
     unsigned threads = cfg->threads < cfg->connections ? cfg->threads : cfg->connections;
     sh->n_workers = threads;
     if ((rc = lg_agg_init(&sh->agg, threads, cfg->hist_digits, err)) < 0)
