@@ -71,25 +71,42 @@ static int template_index(const char *s, size_t n)
     return -1;
 }
 
+/* Finds the next "${" in s[from..n): *at is where it starts, *len the
+ * length of the name up to the next "}" (SIZE_MAX when none follows).
+ * Returns 0 when there is none. */
+static int next_template(const char *s, size_t n, size_t from, size_t *at, size_t *len)
+{
+    for (size_t i = from; i + 1 < n; i++) {
+        if (s[i] != '$' || s[i + 1] != '{')
+            continue;
+        const char *close = memchr(s + i + 2, '}', n - i - 2);
+        *at = i;
+        *len = close ? (size_t)(close - s - i - 2) : SIZE_MAX;
+        return 1;
+    }
+    return 0;
+}
+
+/* The template at s + at with name length len (see next_template): its
+ * index in template_names, or -1 when unknown or unterminated. */
+static int template_at(const char *s, size_t at, size_t len)
+{
+    return len == SIZE_MAX ? -1 : template_index(s + at + 2, len);
+}
+
 /* Expands templates; see replay.h. */
 int lg_template_expand(const char *s, size_t n, const char *tag, uint32_t clone, const char *user,
                        uint64_t rng[2], char **out, size_t *out_len)
 {
     sbuf b = {0};
-    size_t i = 0;
+    size_t i = 0, at, len;
     sb_put(&b, "", 0);
-    while (i < n) {
-        const char *d = memchr(s + i, '$', n - i);
-        size_t upto = d ? (size_t)(d - s) : n;
-        sb_put(&b, s + i, upto - i);
-        i = upto;
-        if (i >= n)
-            break;
-        const char *close = i + 1 < n && s[i + 1] == '{' ? memchr(s + i + 2, '}', n - i - 2) : NULL;
-        int t = close ? template_index(s + i + 2, (size_t)(close - s - i - 2)) : -1;
-        if (t < 0) {
+    while (next_template(s, n, i, &at, &len)) {
+        sb_put(&b, s + i, at - i);
+        int t = template_at(s, at, len);
+        if (t < 0) { /* sent as written, its "$" and the rest */
             sb_put(&b, "$", 1);
-            i++;
+            i = at + 1;
             continue;
         }
         char tmp[40];
@@ -99,8 +116,9 @@ int lg_template_expand(const char *s, size_t n, const char *tag, uint32_t clone,
         case 2: uuid4(rng, tmp); sb_str(&b, tmp); break;
         default: sb_str(&b, user ? user : ""); break;
         }
-        i = (size_t)(close - s) + 1;
+        i = at + len + 3;
     }
+    sb_put(&b, s + i, n - i);
     if (b.oom) {
         free(b.p);
         return -ENOMEM;
@@ -113,18 +131,16 @@ int lg_template_expand(const char *s, size_t n, const char *tag, uint32_t clone,
 /* Checks a user-written template; see replay.h. */
 int lg_template_check(const char *s, size_t n, sq_err *err)
 {
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (s[i] != '$' || s[i + 1] != '{')
-            continue;
-        const char *close = memchr(s + i + 2, '}', n - i - 2);
-        if (!close)
-            return sq_errf(err, -EINVAL, "unterminated template '${' at column %zu", i + 1);
-        size_t len = (size_t)(close - s - i - 2);
-        if (template_index(s + i + 2, len) < 0)
+    size_t i = 0, at, len;
+    while (next_template(s, n, i, &at, &len)) {
+        if (len == SIZE_MAX)
+            return sq_errf(err, -EINVAL, "unterminated template '${' at column %zu", at + 1);
+        if (template_at(s, at, len) < 0)
             return sq_errf(err, -EINVAL,
                            "unknown template ${%.*s} at column %zu; known: ${tag}, ${clone}, "
                            "${uuid}, ${user}",
-                           (int)(len > 40 ? 40 : len), s + i + 2, i + 1);
+                           (int)(len > 40 ? 40 : len), s + at + 2, at + 1);
+        i = at + len + 3;
     }
     return 0;
 }
@@ -132,12 +148,11 @@ int lg_template_check(const char *s, size_t n, sq_err *err)
 /* 1 when s[0..n) holds a known template. */
 int lg_template_present(const char *s, size_t n)
 {
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (s[i] != '$' || s[i + 1] != '{')
-            continue;
-        const char *close = memchr(s + i + 2, '}', n - i - 2);
-        if (close && template_index(s + i + 2, (size_t)(close - s - i - 2)) >= 0)
+    size_t i = 0, at, len;
+    while (next_template(s, n, i, &at, &len)) {
+        if (template_at(s, at, len) >= 0)
             return 1;
+        i = at + 1;
     }
     return 0;
 }
