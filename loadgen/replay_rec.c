@@ -287,12 +287,10 @@ static void put_body(sbuf *b, const lg_traffic_req *req, const char *content_typ
 int lg_rec_build(const lg_traffic_req *req, const lg_rec_ctx *ctx, uint32_t clone, int64_t at_ns,
                  lg_rec **out)
 {
-    char clone_user[600];
-    const char *cu = NULL; /* the clone's user id, when it differs from the recorded one */
-    if (req->user && ctx->clones > 1 && clone > 0) {
-        snprintf(clone_user, sizeof clone_user, "%s-c%u", req->user, clone);
-        cu = clone_user;
-    }
+    char *cu = NULL; /* the clone's user id, when it differs from the recorded one */
+    if (req->user && ctx->clones > 1 && clone > 0 &&
+        asprintf(&cu, "%s-c%u", req->user, clone) < 0) /* any length: never cut short */
+        return -ENOMEM;
     sbuf target = {0}, hdrs = {0}, body = {0};
     const char *content_type = NULL;
     int has_user_agent = 0;
@@ -372,5 +370,6 @@ out:
     free(target.p);
     free(hdrs.p);
     free(body.p);
+    free(cu);
     return rc;
 }

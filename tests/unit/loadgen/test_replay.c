@@ -86,6 +86,20 @@ static void test_clone_rewrites_user_everywhere(void **state)
     assert_int_equal(r->body_len, strlen(r->body));
     assert_int_equal(r->clone, 3);
     free(r);
+    /* a long id keeps all of it, suffix included */
+    char longid[1001];
+    memset(longid, 'x', 1000);
+    longid[1000] = '\0';
+    char *hv = NULL;
+    assert_true(asprintf(&hv, "%s", longid) > 0);
+    lg_traffic_header lh[] = {{"X-User", hv}};
+    lg_traffic_req lreq = {.method = "GET", .url = "/", .headers = lh, .n_headers = 1,
+                           .user = longid};
+    lg_rec *lr = build(&lreq, 2, 2, NULL, 0);
+    assert_int_equal(strlen(lr->headers), strlen("X-User: \r\n") + 1000 + 3);
+    assert_non_null(strstr(lr->headers, "x-c2\r\n"));
+    free(lr);
+    free(hv);
     /* one clone (no cloning): recorded as is */
     r = build(&req, 1, 0, NULL, 0);
     assert_string_equal(r->target, "/orders?uid=u7&x=u7y&u=u7");
