@@ -118,6 +118,10 @@ int load_replay_plan(load_replay *r, lg_config *cfg, const char *rate, int64_t d
         fprintf(stderr, "squall %s: %s\n", CMD, err.msg);
         return rc == -ENOMEM ? SQ_EXIT_RUNTIME : SQ_EXIT_USAGE;
     }
+    if (o->clones > 1 && lg_replay_plan_of(r->replay)->users_seen == 0)
+        fprintf(stderr, "squall load: note: no request in %s carries a user id, so its %u clones "
+                        "are identical requests; give --user-key to clone users\n",
+                o->path, o->clones);
     cfg->replay = r->replay;
     cfg->open_model = 1;
     return 0;

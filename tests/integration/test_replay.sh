@@ -174,6 +174,12 @@ PY
 check_eq "a combined log replays" "$(json "$WORK/clf/summary.json" "d['requests']['by_status'].get('200')")" 20
 check_eq "the combined log's format is recorded" "$(json "$WORK/clf/run.json" "d['traffic']['format']")" combined
 
+# --clone with no user ids anywhere: done, with a note that the clones are identical
+printf '{"ts_ns": %d, "method": "GET", "url": "/healthz"}\n' 1 2 3 > "$WORK/nousers.jsonl"
+"$SQUALL" load "$TARGET_URL" --traffic "$WORK/nousers.jsonl" --clone 2 -o "$WORK/nousers" -q 2>"$WORK/nousers.err"
+check_eq "--clone without users still replays" "$(json "$WORK/nousers/summary.json" "d['requests']['sent']")" 6
+check "and says the clones are identical" grep -q "identical requests" "$WORK/nousers.err"
+
 # usage errors
 "$SQUALL" load "$TARGET_URL" --traffic <(cat "$WORK/reads.jsonl") -o "$WORK/u0" -q 2>"$WORK/err0"
 check_eq "a pipe is refused (the file is read twice)" "$?" 2
