@@ -94,6 +94,13 @@ uint64_t lg_feeder_discard(lg_feeder *f, lg_recq *q)
     return unsent;
 }
 
+/* Sleeps ns nanoseconds (less than a second). */
+static void nap(int64_t ns)
+{
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = ns};
+    nanosleep(&ts, NULL);
+}
+
 /* Before the start: says the first records are queued and waits for the
  * clock (t0). Returns 1 when stopped first. */
 static int wait_go(lg_feeder *f)
@@ -102,8 +109,7 @@ static int wait_go(lg_feeder *f)
     while (!atomic_load_explicit(&f->go, memory_order_acquire)) {
         if (atomic_load(&f->sh->stop))
             return 1;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = SQ_NS_PER_MS};
-        nanosleep(&ts, NULL);
+        nap(SQ_NS_PER_MS);
     }
     return 0;
 }
@@ -123,8 +129,7 @@ static int wait_until(lg_feeder *f, int64_t at_ns)
             return 0;
         if (left > 20 * SQ_NS_PER_MS)
             left = 20 * SQ_NS_PER_MS;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = left};
-        nanosleep(&ts, NULL);
+        nap(left);
     }
 }
 
@@ -140,8 +145,7 @@ static int hand_over(lg_feeder *f, unsigned wid, lg_rec *r)
             return 1;
         if (!atomic_load_explicit(&f->go, memory_order_acquire) && wait_go(f))
             return 1; /* the workers only start taking records once the run starts */
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = SQ_NS_PER_MS};
-        nanosleep(&ts, NULL);
+        nap(SQ_NS_PER_MS);
     }
     /* pairs with the worker's fence between setting starving and re-reading the
      * queue: either it sees this record, or this sees it starving */
@@ -320,8 +324,7 @@ void lg_feeder_wait_primed(lg_feeder *f)
 {
     int64_t until = sq_mono_ns() + LG_FEED_PRIME_MAX_NS;
     while (!atomic_load(&f->primed) && sq_mono_ns() < until) {
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = SQ_NS_PER_MS};
-        nanosleep(&ts, NULL);
+        nap(SQ_NS_PER_MS);
     }
 }
 
