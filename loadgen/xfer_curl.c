@@ -308,17 +308,23 @@ static int setup_rec(lg_worker *w, lg_xfer *x)
         return -ENOMEM;
     snprintf(x->rec_url, ulen, "%s%s", w->base_url, r->target);
     char line[LG_TRACEPARENT_LEN + 320];
-    for (const char *p = r->headers; *p;) {
-        const char *eol = strstr(p, "\r\n");
-        size_t n = eol ? (size_t)(eol - p) : strlen(p);
-        char *h = strndup(p, n);
-        struct curl_slist *l = h ? curl_slist_append(x->rec_headers, h) : NULL;
-        free(h);
-        if (!l)
+    /* the record's lines, split in one copy (libcurl copies each line it keeps) */
+    char *block = strdup(r->headers);
+    if (!block)
+        return -ENOMEM;
+    for (char *p = block; *p;) {
+        char *eol = strstr(p, "\r\n");
+        if (eol)
+            *eol = '\0';
+        struct curl_slist *l = curl_slist_append(x->rec_headers, p);
+        if (!l) {
+            free(block);
             return -ENOMEM;
+        }
         x->rec_headers = l;
-        p += n + (eol ? 2 : 0);
+        p = eol ? eol + 2 : p + strlen(p);
     }
+    free(block);
     snprintf(line, sizeof line, "%s: %s", w->cfg->tag_header, w->cfg->run_id);
     struct curl_slist *l = curl_slist_append(x->rec_headers, line);
     if (l)
